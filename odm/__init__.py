@@ -1,0 +1,1 @@
+"""odm: an asynchronous MongoDB object-document mapper on pydantic v2."""

@@ -1,0 +1,170 @@
+"""``Model``, ``Entity`` and ``@model``: declaring models and what an instance does."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+from .metadata import ModelMeta, compile_model, meta_of
+
+__all__ = ["Entity", "Model", "model"]
+
+M = TypeVar("M", bound="type[Model]")
+Mode = Literal["create", "replace", "update"]
+
+
+class Model(BaseModel):
+    """Base class of value objects (no identity) and embedded documents.
+
+    A pydantic v2 model: type annotations give the types; ``prop()`` gives odm options.
+    Two instances are equal when they are of the same class with equal property values.
+    """
+
+    model_config = ConfigDict(
+        defer_build=True,
+        validate_by_name=True,
+        validate_by_alias=True,
+        arbitrary_types_allowed=True,
+        ser_json_bytes="base64",
+        val_json_bytes="base64",
+    )
+
+    __odm_declared__: ClassVar[Mapping[str, Any]] = {}
+    __odm_entity__: ClassVar[bool] = False
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        cls.__odm_declared__ = {}
+        compile_model(cls, is_entity=cls.__odm_entity__, declared={})
+
+    @classmethod
+    def odm_meta(cls) -> ModelMeta:
+        """The compiled metadata of the class (settings, properties, field map)."""
+        meta = meta_of(cls)
+        if meta is None:
+            raise TypeError(f"{cls.__name__} is not an odm model class")
+        return meta
+
+    def to_dict(self, *, include_hidden: bool = False) -> dict[str, Any]:
+        """The instance as a dict of Python values by property name.
+
+        Hidden properties are left out unless ``include_hidden=True``.
+        """
+        if not include_hidden:
+            return self.model_dump()
+        return {name: _plain(value) for name, value in _items(self)}
+
+    def to_json(self, *, include_hidden: bool = False) -> dict[str, Any]:
+        """The instance as a JSON-ready dict (LoopBack's ``toJSON``): hidden properties
+        left out unless asked for, datetimes as ISO strings, ids and UUIDs as strings."""
+        if not include_hidden:
+            return self.model_dump(mode="json")
+        return {name: _json(value) for name, value in _items(self)}
+
+    @classmethod
+    def validate_input(
+        cls,
+        data: Mapping[str, Any] | BaseModel,
+        *,
+        mode: Mode = "create",
+        scope: Mapping[str, Any] | None | Literal["model"] = "model",
+    ) -> dict[str, Any]:
+        """Check data as a repository write would and return it cleaned.
+
+        ``mode`` is ``create``, ``replace`` or ``update`` (partial). Raises
+        ``odm.ValidationError`` listing every problem found. ``scope`` is the default
+        scope whose where-equalities the data must respect (the model's own by default,
+        None for none).
+
+        >>> Customer.validate_input({"email": "a@b.co", "name": "Al"})["token"]
+        '2b0c...'
+        """
+        from .validation import validate_input
+
+        return validate_input(cls, data, mode=mode, scope=scope)
+
+
+def _items(instance: BaseModel) -> list[tuple[str, Any]]:
+    items = [(name, getattr(instance, name)) for name in type(instance).model_fields]
+    if instance.__pydantic_extra__:
+        items.extend(instance.__pydantic_extra__.items())
+    return items
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Model):
+        return value.to_dict(include_hidden=True)
+    if isinstance(value, BaseModel):
+        return value.model_dump()
+    if isinstance(value, list | tuple | set):
+        return type(value)(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _json(value: Any) -> Any:
+    from pydantic_core import to_jsonable_python
+
+    if isinstance(value, Model):
+        return value.to_json(include_hidden=True)
+    if isinstance(value, list | tuple | set):
+        return [_json(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _json(v) for k, v in value.items()}
+    return to_jsonable_python(value, fallback=str)
+
+
+class Entity(Model):
+    """Base class of persisted documents: exactly one id property.
+
+    With no declared id, an entity gets ``id: str = prop(id=True, generated=True)``: an
+    ObjectId in the database, its hex string in Python, None until stored. Two entities
+    are equal when they are of the same class and have the same non-None id.
+    """
+
+    __odm_entity__: ClassVar[bool] = True
+
+    if TYPE_CHECKING:
+        id: Any
+
+    def get_id(self) -> Any:
+        """The value of the id property."""
+        meta = type(self).odm_meta()
+        assert meta.id is not None
+        return getattr(self, meta.id.name)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented if not isinstance(other, BaseModel) else False
+        mine = self.get_id()
+        if mine is None:
+            return self is other
+        assert isinstance(other, Entity)
+        return bool(mine == other.get_id())
+
+    def __hash__(self) -> int:
+        mine = self.get_id()
+        return object.__hash__(self) if mine is None else hash((type(self), mine))
+
+
+def model(**settings: Any) -> Callable[[M], M]:
+    """Record model settings on a class (see SPEC §2.2).
+
+    >>> @model(collection="customers", strict="filter", hidden_properties=["password"])
+    ... class Customer(Entity):
+    ...     email: str
+    ...     password: str | None = None
+    """
+
+    def decorate(cls: M) -> M:
+        if not (isinstance(cls, type) and issubclass(cls, Model)):
+            raise TypeError("@model() decorates subclasses of odm.Model or odm.Entity")
+        cls.__odm_declared__ = dict(settings)
+        compile_model(cls, is_entity=cls.__odm_entity__, declared=settings)
+        return cls
+
+    return decorate

@@ -1,0 +1,232 @@
+"""What odm knows of a property's type: one parse of the annotation, read by the codec,
+the filter translator and the JSON Schema, and the annotation rewrite that teaches
+pydantic the BSON types (ObjectId, Decimal128, Binary UUIDs, UTC datetimes).
+"""
+
+from __future__ import annotations
+
+import collections.abc
+import datetime as dt
+import decimal
+import enum
+import types
+import typing
+import uuid
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from bson import Binary, Decimal128, ObjectId
+from pydantic import AfterValidator, BaseModel, BeforeValidator, GetCoreSchemaHandler
+from pydantic_core import core_schema
+
+__all__ = ["OBJECT_ID", "SCALARS", "TypeInfo", "bson_annotation", "parse_type", "to_utc_ms"]
+
+Kind = Literal["any", "scalar", "model", "list", "dict", "union"]
+
+#: The scalar Python types odm maps to BSON (Enum subclasses are scalars too).
+SCALARS: tuple[type, ...] = (
+    str,
+    int,
+    float,
+    bool,
+    dt.datetime,
+    dt.date,
+    decimal.Decimal,
+    uuid.UUID,
+    bytes,
+    ObjectId,
+)
+
+
+@dataclass(frozen=True)
+class TypeInfo:
+    """A parsed annotation.
+
+    ``kind`` is ``scalar`` (``python`` is the type; ``literals`` for ``Literal[...]``),
+    ``model`` (``model`` is the class), ``list`` (``item``; ``container`` is list, set or
+    tuple), ``dict`` (``item`` is the value type), ``union`` (``options``, None left out)
+    or ``any``. ``nullable`` is True when the annotation admits None.
+    """
+
+    kind: Kind
+    nullable: bool = False
+    python: type | None = None
+    model: type[BaseModel] | None = None
+    item: TypeInfo | None = None
+    container: type | None = None
+    options: tuple[TypeInfo, ...] = ()
+    literals: tuple[Any, ...] = ()
+
+    def with_nullable(self, nullable: bool) -> TypeInfo:
+        return TypeInfo(
+            self.kind,
+            nullable,
+            self.python,
+            self.model,
+            self.item,
+            self.container,
+            self.options,
+            self.literals,
+        )
+
+    @property
+    def models(self) -> list[type[BaseModel]]:
+        """Every model class reachable in this type."""
+        if self.kind == "model" and self.model is not None:
+            return [self.model]
+        found: list[type[BaseModel]] = []
+        for part in (*self.options, *((self.item,) if self.item else ())):
+            found.extend(part.models)
+        return found
+
+
+_LISTS: dict[Any, type] = {
+    list: list,
+    set: set,
+    frozenset: set,
+    tuple: tuple,
+    collections.abc.Sequence: list,
+    collections.abc.MutableSequence: list,
+    collections.abc.Set: set,
+    collections.abc.MutableSet: set,
+    collections.abc.Iterable: list,
+}
+_DICTS = (dict, collections.abc.Mapping, collections.abc.MutableMapping)
+
+
+def parse_type(annotation: Any) -> TypeInfo:
+    """Parse a (resolved) annotation into a :class:`TypeInfo`."""
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if annotation is Any or annotation is object or annotation is None:
+        return TypeInfo("any", nullable=True)
+    if origin is Annotated:
+        return parse_type(args[0])
+    if origin is typing.Union or origin is types.UnionType:
+        members = [a for a in args if a is not type(None)]
+        nullable = len(members) < len(args)
+        if len(members) == 1:
+            return parse_type(members[0]).with_nullable(nullable)
+        return TypeInfo("union", nullable, options=tuple(parse_type(m) for m in members))
+    if origin is Literal:
+        python = type(args[0]) if args else str
+        return TypeInfo("scalar", None in args, python=python, literals=tuple(args))
+    if origin in _LISTS:
+        item_args = [a for a in args if a is not Ellipsis]
+        item = parse_type(item_args[0]) if len(item_args) == 1 else TypeInfo("any", True)
+        return TypeInfo("list", item=item, container=_LISTS[origin])
+    if origin in _DICTS:
+        value = parse_type(args[1]) if len(args) == 2 else TypeInfo("any", True)
+        return TypeInfo("dict", item=value)
+    if annotation in _LISTS:
+        return TypeInfo("list", item=TypeInfo("any", True), container=_LISTS[annotation])
+    if annotation in _DICTS:
+        return TypeInfo("dict", item=TypeInfo("any", True))
+    if isinstance(annotation, type):
+        if issubclass(annotation, BaseModel):
+            return TypeInfo("model", model=annotation)
+        if issubclass(annotation, enum.Enum):
+            return TypeInfo("scalar", python=annotation)
+        for scalar in SCALARS:
+            if issubclass(annotation, scalar):
+                return TypeInfo("scalar", python=annotation)
+    return TypeInfo("any", True)
+
+
+def to_utc_ms(value: dt.datetime) -> dt.datetime:
+    """A naive datetime is taken as UTC; any datetime becomes UTC at millisecond precision."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    elif value.utcoffset() != dt.timedelta(0) or value.tzinfo is not dt.UTC:
+        value = value.astimezone(dt.UTC)
+    if value.microsecond % 1000:
+        value = value.replace(microsecond=value.microsecond // 1000 * 1000)
+    return value
+
+
+def _date_from_bson(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    return value
+
+
+def _decimal_from_bson(value: Any) -> Any:
+    return value.to_decimal() if isinstance(value, Decimal128) else value
+
+
+def _uuid_from_bson(value: Any) -> Any:
+    if isinstance(value, Binary) and value.subtype in (3, 4):
+        return value.as_uuid(value.subtype)
+    return value
+
+
+def _str_from_object_id(value: Any) -> Any:
+    return str(value) if isinstance(value, ObjectId) else value
+
+
+class _ObjectIdSchema:
+    """pydantic schema of ``bson.ObjectId``: accepts an ObjectId or its 24-hex string,
+    serialises to the hex string in JSON and stays an ObjectId in Python."""
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        def validate(value: Any) -> ObjectId:
+            if isinstance(value, ObjectId):
+                return value
+            if isinstance(value, str) and ObjectId.is_valid(value):
+                return ObjectId(value)
+            raise ValueError(f"must be an ObjectId or a 24-character hex string, not {value!r}")
+
+        return core_schema.no_info_plain_validator_function(
+            validate,
+            json_schema_input_schema=core_schema.str_schema(pattern="^[0-9a-fA-F]{24}$"),
+            serialization=core_schema.plain_serializer_function_ser_schema(
+                str, when_used="json-unless-none"
+            ),
+        )
+
+
+#: ``bson.ObjectId`` as pydantic understands it.
+OBJECT_ID = Annotated[ObjectId, _ObjectIdSchema()]
+
+_UTC_DATETIME = Annotated[dt.datetime, AfterValidator(to_utc_ms)]
+
+
+def bson_annotation(annotation: Any, *, object_id_as_text: bool = False) -> Any:
+    """The annotation rewritten so pydantic validates stored BSON values as well as Python
+    ones: every ``datetime`` normalised to UTC milliseconds, ``date`` read from a BSON date,
+    Decimal128 and Binary UUIDs read back, ObjectId known. Returns the same object when
+    nothing needs rewriting. ``object_id_as_text``: a ``str`` here may arrive as an ObjectId
+    (a generated id).
+    """
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is Annotated:
+        inner = bson_annotation(args[0], object_id_as_text=object_id_as_text)
+        if inner is args[0]:
+            return annotation
+        return Annotated[(inner, *annotation.__metadata__)]  # type: ignore[valid-type]
+    if origin is typing.Union or origin is types.UnionType:
+        new_args = tuple(bson_annotation(a, object_id_as_text=object_id_as_text) for a in args)
+        if all(n is o for n, o in zip(new_args, args, strict=True)):
+            return annotation
+        return typing.Union[new_args]  # noqa: UP007
+    if origin is not None and args and origin is not Literal:
+        new_args = tuple(a if a is Ellipsis else bson_annotation(a) for a in args)
+        if all(n is o for n, o in zip(new_args, args, strict=True)):
+            return annotation
+        return origin[new_args]
+    if annotation is dt.datetime:
+        return _UTC_DATETIME
+    if annotation is dt.date:
+        return Annotated[dt.date, BeforeValidator(_date_from_bson)]
+    if annotation is decimal.Decimal:
+        return Annotated[decimal.Decimal, BeforeValidator(_decimal_from_bson)]
+    if annotation is uuid.UUID:
+        return Annotated[uuid.UUID, BeforeValidator(_uuid_from_bson)]
+    if annotation is ObjectId:
+        return OBJECT_ID
+    if annotation is str and object_id_as_text:
+        return Annotated[str, BeforeValidator(_str_from_object_id)]
+    return annotation
