@@ -1,1 +1,41 @@
-"""odm: an asynchronous MongoDB object-document mapper on pydantic v2."""
+"""odm: an asynchronous MongoDB object-document mapper on pydantic v2.
+
+Models describe data (``Model``, ``Entity``, ``@model``, ``prop``); a ``Repository``
+adds collection-backed behaviour; ``connect`` opens a database. See README.md.
+"""
+
+from .connect import connect
+from .definitions import build_model_from_instance, define_model, model_definition
+from .errors import (
+    DuplicateKeyError,
+    EntityNotFoundError,
+    InvalidFilterError,
+    ModelDefinitionError,
+    ODMError,
+    ValidationError,
+)
+from .indexes import migrate
+from .model import Entity, Model, model
+from .properties import prop
+from .repository import Repository
+from .schema import get_json_schema
+
+__all__ = [
+    "DuplicateKeyError",
+    "Entity",
+    "EntityNotFoundError",
+    "InvalidFilterError",
+    "Model",
+    "ModelDefinitionError",
+    "ODMError",
+    "Repository",
+    "ValidationError",
+    "build_model_from_instance",
+    "connect",
+    "define_model",
+    "get_json_schema",
+    "migrate",
+    "model",
+    "model_definition",
+    "prop",
+]

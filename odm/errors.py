@@ -88,10 +88,10 @@ class DuplicateKeyError(ODMError):
         self.value = dict(value) if value is not None else None
         self.index_in_batch = index_in_batch
         where = f" (item {index_in_batch} of the batch)" if index_in_batch is not None else ""
-        shown = ", ".join(self.properties) or "?"
-        super().__init__(
-            f"duplicate {model} {shown} {self.value!r}: unique index {index!r} refuses it{where}"
-        )
+        shown = ", ".join(self.properties) or "key"
+        value_text = f" {self.value!r}" if self.value is not None else ""
+        index_text = f"unique index {index!r}" if index is not None else "a unique index"
+        super().__init__(f"duplicate {model} {shown}{value_text}: {index_text} refuses it{where}")
 
 
 class InvalidFilterError(ODMError, ValueError):

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 import uuid
-from decimal import Decimal
 from collections.abc import Callable, Mapping, Sized
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from pydantic import AnyUrl, TypeAdapter
@@ -26,10 +26,11 @@ ENFORCED_FORMATS = ("email", "uri", "uuid", "date-time")
 _URL: TypeAdapter[AnyUrl] = TypeAdapter(AnyUrl)
 
 
-def odm_error(code: str, message: str) -> PydanticCustomError:
-    """A pydantic error carrying an odm detail code and a finished message."""
+def odm_error(code: str, message: str, *, verbatim: bool = False) -> PydanticCustomError:
+    """A pydantic error carrying an odm detail code and its message; ``verbatim`` when the
+    message is the model's own ``errorMessage`` (shown as written, with no path prefix)."""
     # The message goes through the context so braces in it are never read as a template.
-    return PydanticCustomError(code, "{message}", {"message": message})
+    return PydanticCustomError(code, "{message}", {"message": message, "verbatim": verbatim})
 
 
 def _is_email(value: str) -> bool:
@@ -163,7 +164,8 @@ def keyword_checker(json_schema: Mapping[str, Any]) -> Callable[[Any], Any] | No
     rules = [
         (keyword, check, json_schema[keyword])
         for keyword, check in ENFORCED_KEYWORDS.items()
-        if keyword in json_schema and not (keyword == "format" and json_schema[keyword] not in _FORMAT_CHECKS)
+        if keyword in json_schema
+        and not (keyword == "format" and json_schema[keyword] not in _FORMAT_CHECKS)
     ]
     if not rules:
         return None
@@ -176,9 +178,9 @@ def keyword_checker(json_schema: Mapping[str, Any]) -> Callable[[Any], Any] | No
             message = check(value, limit)
             if message is not None:
                 if isinstance(custom, str):
-                    message = custom
-                elif isinstance(custom, Mapping) and keyword in custom:
-                    message = str(custom[keyword])
+                    raise odm_error(keyword, custom, verbatim=True)
+                if isinstance(custom, Mapping) and keyword in custom:
+                    raise odm_error(keyword, str(custom[keyword]), verbatim=True)
                 raise odm_error(keyword, message)
         return value
 

@@ -11,10 +11,12 @@ validation, filters, indexes, schema) reads that one description.
 from __future__ import annotations
 
 import copy
+import inspect
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Optional
 
+from bson import ObjectId
 from pydantic import AfterValidator, BeforeValidator, TypeAdapter
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
@@ -43,7 +45,16 @@ Strict = bool | Literal["filter"]
 
 #: The settings ``@model(...)`` accepts.
 SETTING_NAMES = frozenset(
-    ["name", "description", "collection", "strict", "hidden_properties", "force_id", "scope", "indexes"]
+    [
+        "name",
+        "description",
+        "collection",
+        "strict",
+        "hidden_properties",
+        "force_id",
+        "scope",
+        "indexes",
+    ]
 )
 _INHERITED = ("description", "collection", "strict", "force_id", "scope")
 
@@ -146,6 +157,21 @@ class ModelMeta:
     def strict(self) -> Strict:
         return self.settings.strict
 
+    def property_path(self, field_path: str) -> str:
+        """The property path of a stored field path (the reverse of :meth:`resolve_path`);
+        segments that are not mapped pass unchanged."""
+        meta: ModelMeta | None = self
+        names: list[str] = []
+        for part in field_path.split("."):
+            prop = meta.by_field.get(part) if meta is not None else None
+            if prop is None:
+                names.append(part)
+                meta = None if not part.isdigit() else meta
+                continue
+            names.append(prop.name)
+            meta = _nested_meta(prop.type)
+        return ".".join(names)
+
     def resolve_path(self, path: str) -> PathInfo | None:
         """Map a dotted property path to its field path; None if a segment is unknown.
 
@@ -162,7 +188,11 @@ class ModelMeta:
             if meta is None:
                 if current.kind in ("any", "dict", "union") or part.isdigit():
                     fields.append(part)
-                    current = current.item if current.kind == "dict" and current.item else TypeInfo("any", True)
+                    current = (
+                        current.item
+                        if current.kind == "dict" and current.item
+                        else TypeInfo("any", True)
+                    )
                     last = None
                     continue
                 return None
@@ -197,6 +227,13 @@ def meta_of(cls: type[Any]) -> ModelMeta | None:
     return found if isinstance(found, ModelMeta) else None
 
 
+def extra_mode(strict: Strict) -> Literal["forbid", "ignore", "allow"]:
+    """pydantic's ``extra`` for a strict mode: on load odm passes "ignore" or "allow"."""
+    if strict is True:
+        return "forbid"
+    return "ignore" if strict == "filter" else "allow"
+
+
 def _parent_meta(cls: type[Any]) -> ModelMeta | None:
     for base in cls.__mro__[1:]:
         found = meta_of(base)
@@ -205,7 +242,9 @@ def _parent_meta(cls: type[Any]) -> ModelMeta | None:
     return None
 
 
-def _settings(cls: type[Any], declared: Mapping[str, Any], parent: ModelMeta | None) -> ModelSettings:
+def _settings(
+    cls: type[Any], declared: Mapping[str, Any], parent: ModelMeta | None
+) -> ModelSettings:
     unknown = set(declared) - SETTING_NAMES
     if unknown:
         raise ModelDefinitionError(
@@ -244,7 +283,7 @@ def _options_of(info: FieldInfo) -> PropertyOptions:
 
 
 def _own_annotations(cls: type[Any]) -> set[str]:
-    return set(cls.__dict__.get("__annotations__", {}))
+    return set(inspect.get_annotations(cls))
 
 
 def _check_field_name(model: str, name: str, field_name: str) -> None:
@@ -259,15 +298,20 @@ def _nested_list_without_schema(info: TypeInfo) -> bool:
     return info.kind == "list" and info.item is not None and info.item.kind == "list"
 
 
-def _null_check(code: str, model: str, name: str, what: str) -> BeforeValidator:
-    message = f"{model}.{name}: {what}"
-
+def _null_check(code: str, message: str) -> BeforeValidator:
     def refuse_none(value: Any) -> Any:
         if value is None:
             raise odm_error(code, message)
         return value
 
     return BeforeValidator(refuse_none)
+
+
+def _object_id_text(value: Any) -> Any:
+    # A generated id is stored as an ObjectId, so its text form must convert to one.
+    if value is not None and not ObjectId.is_valid(value):
+        raise odm_error("type", "must be an ObjectId as a 24-character hex string")
+    return value
 
 
 def _rewrite(model: str, prop: PropertyMeta, hidden: bool) -> FieldInfo:
@@ -282,14 +326,16 @@ def _rewrite(model: str, prop: PropertyMeta, hidden: bool) -> FieldInfo:
         annotation = Optional[annotation]  # noqa: UP045
         new.default = None
         new.default_factory = None
+        if as_text:
+            new.metadata.append(AfterValidator(_object_id_text))
     if options.default_fn is not None:
         new.default = PydanticUndefined
         new.default_factory = make_generator(options.default_fn, as_text)
     new.annotation = annotation
     if options.required:
-        new.metadata.append(_null_check("presence", model, prop.name, "is required and may not be None"))
+        new.metadata.append(_null_check("presence", "is required and may not be None"))
     elif options.nullable is False:
-        new.metadata.append(_null_check("nullable", model, prop.name, "may not be None"))
+        new.metadata.append(_null_check("nullable", "may not be None"))
     checker = keyword_checker(options.json_schema)
     if checker is not None:
         new.metadata.append(AfterValidator(checker))
@@ -306,9 +352,14 @@ def _rewrite(model: str, prop: PropertyMeta, hidden: bool) -> FieldInfo:
     return new
 
 
-def compile_model(cls: type[BaseModel], *, is_entity: bool, declared: Mapping[str, Any]) -> ModelMeta:
+def compile_model(
+    cls: type[BaseModel], *, is_entity: bool, declared: Mapping[str, Any]
+) -> ModelMeta:
     """Check a model declaration and compile it; stores the result as ``cls.__odm__``."""
     parent = _parent_meta(cls)
+    # @model() compiles a class a second time: its fields are already rewritten then, so
+    # the declarations are read from the first compilation.
+    previous = meta_of(cls)
     settings = _settings(cls, declared, parent)
     model = settings.name
     own = _own_annotations(cls)
@@ -316,7 +367,12 @@ def compile_model(cls: type[BaseModel], *, is_entity: bool, declared: Mapping[st
     properties: dict[str, PropertyMeta] = {}
     for name, current in list(fields.items()):
         inherited = parent.properties.get(name) if parent is not None else None
-        source = inherited.source if inherited is not None and name not in own else current
+        if previous is not None and name in previous.properties:
+            source = previous.properties[name].source
+        elif inherited is not None and name not in own:
+            source = inherited.source
+        else:
+            source = current
         source = copy.copy(source)
         source.metadata = list(source.metadata)
         options = _options_of(source)
@@ -351,7 +407,9 @@ def compile_model(cls: type[BaseModel], *, is_entity: bool, declared: Mapping[st
             options = PropertyOptions(id=True, generated=True)
             source.metadata.append(options)
             properties = {
-                "id": PropertyMeta("id", "id", str, parse_type(str), options, source, has_default=True),
+                "id": PropertyMeta(
+                    "id", "id", str, parse_type(str), options, source, has_default=True
+                ),
                 **properties,
             }
             ids = [properties["id"]]
@@ -414,7 +472,7 @@ def compile_model(cls: type[BaseModel], *, is_entity: bool, declared: Mapping[st
         fields[prop.name] = prop.rewritten
     cls.__pydantic_fields__ = {name: fields[name] for name in properties}
 
-    cls.model_config["extra"] = {True: "forbid", "filter": "ignore", False: "allow"}[settings.strict]
+    cls.model_config["extra"] = extra_mode(settings.strict)
     cls.model_config["title"] = model
     meta = ModelMeta(
         cls=cls,

@@ -70,7 +70,7 @@ class Model(BaseModel):
         data: Mapping[str, Any] | BaseModel,
         *,
         mode: Mode = "create",
-        scope: Mapping[str, Any] | None | Literal["model"] = "model",
+        scope: Mapping[str, Any] | Literal["model"] | None = "model",
     ) -> dict[str, Any]:
         """Check data as a repository write would and return it cleaned.
 

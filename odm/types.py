@@ -206,7 +206,7 @@ def bson_annotation(annotation: Any, *, object_id_as_text: bool = False) -> Any:
         inner = bson_annotation(args[0], object_id_as_text=object_id_as_text)
         if inner is args[0]:
             return annotation
-        return Annotated[(inner, *annotation.__metadata__)]  # type: ignore[valid-type]
+        return Annotated[(inner, *annotation.__metadata__)]
     if origin is typing.Union or origin is types.UnionType:
         new_args = tuple(bson_annotation(a, object_id_as_text=object_id_as_text) for a in args)
         if all(n is o for n, o in zip(new_args, args, strict=True)):

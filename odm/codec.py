@@ -1,0 +1,420 @@
+"""Instances to BSON-ready documents and back, with field names at every depth.
+
+Each class gets its plans compiled once, on first use (so forward references have
+resolved): a list of ``(property, field, converter)`` rows where the converter is None
+for the values BSON keeps as they are. Two load paths:
+
+* :func:`decode` validates: one ``model_validate`` in pydantic-core over the raw document
+  (field names are validation aliases; the BSON types are taught to pydantic by
+  ``odm.types.bson_annotation``);
+* :func:`decode_trusted` skips validation: it converts only what BSON changes and
+  assigns the instance's ``__dict__`` directly.
+
+Neither runs a ``default_fn`` generator for a field missing in the document.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import enum
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Literal, TypeVar
+
+from bson import Binary, Decimal128, ObjectId
+from pydantic import BaseModel
+from pydantic_core import PydanticUndefined
+
+from .metadata import ID_FIELD, ModelMeta, PropertyMeta, meta_of
+from .properties import loading
+from .types import TypeInfo
+
+__all__ = [
+    "decode",
+    "decode_many",
+    "decode_trusted",
+    "encode",
+    "encode_any",
+    "encode_partial",
+    "encode_value",
+    "encoder_for",
+]
+
+T = TypeVar("T", bound=BaseModel)
+Convert = Callable[[Any], Any]
+
+_UNCHANGED: frozenset[type] = frozenset(
+    [str, int, float, bool, type(None), dt.datetime, ObjectId, bytes, Binary, Decimal128]
+)
+
+
+def _date_to_bson(value: dt.date) -> dt.datetime:
+    if isinstance(value, dt.datetime):
+        return value
+    return dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC)
+
+
+def _uuid_to_bson(value: uuid.UUID) -> Binary:
+    return Binary(value.bytes, 4)
+
+
+def encode_any(value: Any) -> Any:
+    """A value of unknown declared type to BSON, by its runtime type."""
+    kind = type(value)
+    if kind in _UNCHANGED:
+        return value
+    if isinstance(value, BaseModel):
+        return encode(value)
+    if isinstance(value, Mapping):
+        return {key: encode_any(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [encode_any(item) for item in value]
+    if isinstance(value, uuid.UUID):
+        return _uuid_to_bson(value)
+    if isinstance(value, decimal.Decimal):
+        return Decimal128(value)
+    if isinstance(value, enum.Enum):
+        return encode_any(value.value)
+    if isinstance(value, dt.date):
+        return _date_to_bson(value)
+    return value
+
+
+def _scalar_encoder(python: type | None) -> Convert | None:
+    if python is None or python is dt.datetime:
+        return None
+    if issubclass(python, enum.Enum):
+        return lambda value: encode_any(value.value)
+    if issubclass(python, dt.datetime):
+        return None
+    if issubclass(python, dt.date):
+        return _date_to_bson
+    if issubclass(python, decimal.Decimal):
+        return Decimal128
+    if issubclass(python, uuid.UUID):
+        return _uuid_to_bson
+    return None
+
+
+def encoder_for(info: TypeInfo) -> Convert | None:
+    """The converter of a validated value of type ``info`` to BSON; None when BSON keeps
+    the value as it is. Converters are called with non-None values only."""
+    if info.kind == "scalar":
+        return _scalar_encoder(info.python)
+    if info.kind == "model":
+        return encode
+    if info.kind == "list":
+        item = encoder_for(info.item) if info.item is not None else encode_any
+        if item is None:
+            return None if info.container is list else list
+        convert_item = item
+        return lambda values: [None if v is None else convert_item(v) for v in values]
+    if info.kind == "dict":
+        value_encoder = encoder_for(info.item) if info.item is not None else encode_any
+        if value_encoder is None:
+            return None
+        convert_value = value_encoder
+        return lambda values: {
+            k: None if v is None else convert_value(v) for k, v in values.items()
+        }
+    return encode_any
+
+
+def encode_value(info: TypeInfo, value: Any) -> Any:
+    """One validated Python value of type ``info`` in its BSON form."""
+    if value is None:
+        return None
+    convert = encoder_for(info)
+    return value if convert is None else convert(value)
+
+
+def _property_encoder(prop: PropertyMeta) -> Convert | None:
+    if prop.is_id and prop.generated and prop.type.python is str:
+        return ObjectId
+    return encoder_for(prop.type)
+
+
+def _encode_plan(meta: ModelMeta) -> list[tuple[str, str, Convert | None]]:
+    plan: list[tuple[str, str, Convert | None]] | None = meta.cache.get("encode")
+    if plan is None:
+        plan = [
+            (p.name, p.field_name, _property_encoder(p))
+            for p in meta.properties.values()
+            if not (p.is_id and p.generated)
+        ]
+        meta.cache["encode"] = plan
+    return plan
+
+
+def encode(instance: BaseModel) -> dict[str, Any]:
+    """An instance as a BSON-ready document: field names at every depth, the id as
+    ``_id`` (left out while a generated id is None), hidden properties included."""
+    meta = meta_of(type(instance))
+    values = instance.__dict__
+    if meta is None:
+        return {k: encode_any(v) for k, v in instance.model_dump().items()}
+    doc: dict[str, Any] = {}
+    id_prop = meta.id
+    if id_prop is not None and id_prop.generated:
+        current = values.get(id_prop.name)
+        if current is not None:
+            doc[ID_FIELD] = ObjectId(current) if isinstance(current, str) else current
+    for name, field_name, convert in _encode_plan(meta):
+        value = values.get(name)
+        doc[field_name] = value if convert is None or value is None else convert(value)
+    extra = instance.__pydantic_extra__
+    if extra:
+        for key, value in extra.items():
+            doc[key] = encode_any(value)
+    return doc
+
+
+def encode_partial(meta: ModelMeta, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Validated property values (a partial update) as ``{field name: BSON value}``;
+    names that are not properties (a ``strict=False`` model's extras) pass unchanged."""
+    out: dict[str, Any] = {}
+    for name, value in values.items():
+        prop = meta.properties.get(name)
+        if prop is None:
+            out[name] = encode_any(value)
+            continue
+        convert = _property_encoder(prop)
+        out[prop.field_name] = value if convert is None or value is None else convert(value)
+    return out
+
+
+# --- loading -------------------------------------------------------------------------
+
+
+def _reachable(meta: ModelMeta) -> list[ModelMeta]:
+    """``meta`` and the metadata of every model class embedded in it, at any depth."""
+    found = {id(meta): meta}
+    pending = [meta]
+    while pending:
+        for prop in pending.pop().properties.values():
+            for nested_cls in prop.type.models:
+                nested = meta_of(nested_cls)
+                if nested is not None and id(nested) not in found:
+                    found[id(nested)] = nested
+                    pending.append(nested)
+    return list(found.values())
+
+
+def _load_mode(meta: ModelMeta | None) -> tuple[Literal["allow", "ignore"], bool]:
+    """pydantic's ``extra`` for loading, and whether extras must be restored afterwards.
+
+    Unknown stored fields are ignored on load, except by ``strict=False`` models. pydantic's
+    ``extra`` applies to every model of one validation, so when a ``strict=False`` model is
+    embedded (or embeds others) its extras are put back from the document after validation.
+    """
+    if meta is None:
+        return "ignore", False
+    cached: tuple[Literal["allow", "ignore"], bool] | None = meta.cache.get("load_mode")
+    if cached is not None:
+        return cached
+    tree = _reachable(meta)
+    mode: tuple[Literal["allow", "ignore"], bool]
+    if all(m.strict is not False for m in tree):
+        mode = ("ignore", False)
+    elif len(tree) == 1:
+        mode = ("allow", False)
+    else:
+        mode = ("ignore", True)
+    meta.cache["load_mode"] = mode
+    return mode
+
+
+def _restore_extras(value: Any, stored: Any) -> None:
+    """Give each ``strict=False`` model instance in ``value`` the unknown fields of its
+    stored document."""
+    if isinstance(value, BaseModel):
+        meta = meta_of(type(value))
+        if meta is None or not isinstance(stored, Mapping):
+            return
+        if meta.strict is False:
+            extra = {k: v for k, v in stored.items() if k not in meta.by_field}
+            object.__setattr__(value, "__pydantic_extra__", extra)
+        for prop in meta.properties.values():
+            if prop.type.models and prop.field_name in stored:
+                _restore_extras(value.__dict__.get(prop.name), stored[prop.field_name])
+    elif isinstance(value, list | tuple) and isinstance(stored, list | tuple):
+        for item, stored_item in zip(value, stored, strict=False):
+            _restore_extras(item, stored_item)
+    elif isinstance(value, dict) and isinstance(stored, Mapping):
+        for key, item in value.items():
+            if key in stored:
+                _restore_extras(item, stored[key])
+
+
+def decode(cls: type[T], doc: Mapping[str, Any]) -> T:
+    """A stored document as a validated instance (pydantic-core does the work)."""
+    extra, restore = _load_mode(meta_of(cls))
+    token = loading.set(True)
+    try:
+        instance = cls.model_validate(doc, by_alias=True, by_name=False, extra=extra)
+    finally:
+        loading.reset(token)
+    if restore:
+        _restore_extras(instance, doc)
+    return instance
+
+
+def decode_many(
+    cls: type[T], docs: Iterable[Mapping[str, Any]], *, trusted: bool = False
+) -> list[T]:
+    """Several stored documents as instances, validated unless ``trusted``."""
+    meta = meta_of(cls)
+    token = loading.set(True)
+    try:
+        if trusted:
+            return [_construct(cls, meta, doc) for doc in docs]
+        extra, restore = _load_mode(meta)
+        validate = cls.model_validate
+        if not restore:
+            return [validate(doc, by_alias=True, by_name=False, extra=extra) for doc in docs]
+        docs = list(docs)
+        instances = [validate(doc, by_alias=True, by_name=False, extra=extra) for doc in docs]
+    finally:
+        loading.reset(token)
+    for instance, doc in zip(instances, docs, strict=True):
+        _restore_extras(instance, doc)
+    return instances
+
+
+def _datetime_from_bson(value: Any) -> Any:
+    if not isinstance(value, dt.datetime):
+        return value
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value if value.tzinfo is dt.UTC else value.astimezone(dt.UTC)
+
+
+def _date_from_bson(value: Any) -> Any:
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+def _decimal_from_bson(value: Any) -> Any:
+    return value.to_decimal() if isinstance(value, Decimal128) else value
+
+
+def _uuid_from_bson(value: Any) -> Any:
+    return value.as_uuid(value.subtype) if isinstance(value, Binary) else value
+
+
+def _scalar_decoder(info: TypeInfo) -> Convert | None:
+    python = info.python
+    if python is None or info.literals:
+        return None
+    if issubclass(python, enum.Enum):
+        return python
+    if issubclass(python, dt.datetime):
+        return _datetime_from_bson
+    if issubclass(python, dt.date):
+        return _date_from_bson
+    if issubclass(python, decimal.Decimal):
+        return _decimal_from_bson
+    if issubclass(python, uuid.UUID):
+        return _uuid_from_bson
+    return None
+
+
+def _decoder_for(info: TypeInfo, fallback: Convert) -> Convert | None:
+    if info.kind == "scalar":
+        return _scalar_decoder(info)
+    if info.kind == "model" and info.model is not None:
+        model_cls = info.model
+        if meta_of(model_cls) is None:
+            return model_cls.model_validate
+        return lambda value: _construct(model_cls, meta_of(model_cls), value)
+    if info.kind == "list" and info.item is not None:
+        item = _decoder_for(info.item, fallback)
+        container = info.container or list
+        if item is None:
+            return None if container is list else container
+        convert_item = item
+
+        def items(values: Iterable[Any]) -> Any:
+            converted = [None if v is None else convert_item(v) for v in values]
+            return converted if container is list else container(converted)
+
+        return items
+    if info.kind == "dict" and info.item is not None:
+        value_decoder = _decoder_for(info.item, fallback)
+        if value_decoder is None:
+            return None
+        convert_value = value_decoder
+        return lambda values: {
+            k: None if v is None else convert_value(v) for k, v in values.items()
+        }
+    if info.kind == "union":
+        return fallback
+    return None
+
+
+def _property_decoder(prop: PropertyMeta) -> Convert | None:
+    if prop.is_id and prop.type.python is str:
+        return str
+    return _decoder_for(prop.type, prop.adapter.validate_python)
+
+
+Row = tuple[str, str, Convert | None, Callable[[], Any]]
+
+
+def _missing(prop: PropertyMeta) -> Callable[[], Any]:
+    info = prop.rewritten
+
+    def default() -> Any:
+        value = info.get_default(call_default_factory=True, validated_data={})
+        return None if value is PydanticUndefined else value
+
+    return default
+
+
+def _decode_plan(meta: ModelMeta) -> list[Row]:
+    plan: list[Row] | None = meta.cache.get("decode")
+    if plan is None:
+        plan = [
+            (p.field_name, p.name, _property_decoder(p), _missing(p))
+            for p in meta.properties.values()
+        ]
+        meta.cache["decode"] = plan
+    return plan
+
+
+def _construct(cls: type[T], meta: ModelMeta | None, doc: Mapping[str, Any]) -> T:
+    if meta is None:
+        return cls.model_validate(doc)
+    values: dict[str, Any] = {}
+    for field_name, name, convert, missing in _decode_plan(meta):
+        if field_name in doc:
+            value = doc[field_name]
+            values[name] = value if convert is None or value is None else convert(value)
+        else:
+            values[name] = missing()
+    extra: dict[str, Any] | None = None
+    if meta.strict is False:
+        known = meta.by_field
+        extra = {k: v for k, v in doc.items() if k not in known}
+    if cls.__pydantic_post_init__ or cls.__private_attributes__:
+        instance = cls.model_construct(set(values), **values)
+        if extra:
+            object.__setattr__(instance, "__pydantic_extra__", extra)
+        return instance
+    instance = cls.__new__(cls)
+    object.__setattr__(instance, "__dict__", values)
+    object.__setattr__(instance, "__pydantic_fields_set__", set(values))
+    object.__setattr__(instance, "__pydantic_extra__", extra)
+    object.__setattr__(instance, "__pydantic_private__", None)
+    return instance
+
+
+def decode_trusted(cls: type[T], doc: Mapping[str, Any]) -> T:
+    """A stored document as an instance without validation: BSON values converted
+    (ObjectId ids to str, datetimes to UTC, Decimal128, Binary UUIDs, embedded models),
+    everything else assigned as it is."""
+    token = loading.set(True)
+    try:
+        return _construct(cls, meta_of(cls), doc)
+    finally:
+        loading.reset(token)

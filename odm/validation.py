@@ -1,0 +1,497 @@
+"""Write checks: data in, a validated instance (or a validated partial update) out, or
+``odm.ValidationError`` listing every problem found. Nothing here does I/O.
+
+Order of the checks for a write: names (``$``/dots at any depth), unknown properties
+(by the model's strict mode), forceId, the default scope, then pydantic validation of
+types, ``required``, ``nullable`` and the enforced JSON Schema keywords. All problems
+are collected before raising.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel
+from pydantic import ValidationError as PydanticValidationError
+
+from .codec import encode_value
+from .errors import ErrorDetail, ValidationError
+from .metadata import ID_FIELD, ModelMeta, PropertyMeta, meta_of
+
+__all__ = [
+    "UPDATE_OPERATORS",
+    "UpdatePlan",
+    "validate_create",
+    "validate_input",
+    "validate_replace",
+    "validate_update",
+]
+
+T = TypeVar("T", bound=BaseModel)
+Mode = Literal["create", "replace", "update"]
+
+#: The update operators accepted with ``allow_extended_operators=True`` (SPEC §8).
+UPDATE_OPERATORS = frozenset(
+    [
+        "$set",
+        "$inc",
+        "$mul",
+        "$min",
+        "$max",
+        "$unset",
+        "$push",
+        "$pull",
+        "$addToSet",
+        "$currentDate",
+    ]
+)
+_NUMERIC_OPERATORS = frozenset(["$inc", "$mul"])
+_ARRAY_OPERATORS = frozenset(["$push", "$addToSet", "$pull"])
+
+_NO_ID = object()
+
+
+class _Problems:
+    """Collects the details of one write."""
+
+    def __init__(self, meta: ModelMeta) -> None:
+        self.meta = meta
+        self.details: list[ErrorDetail] = []
+
+    def add(
+        self, path: str, code: str, message: str, value: Any, *, verbatim: bool = False
+    ) -> None:
+        text = message if verbatim else f"{self.meta.name}.{path or '<root>'}: {message}"
+        self.details.append({"path": path, "code": code, "message": text, "value": value})
+
+    def add_pydantic(self, error: PydanticValidationError, prefix: str = "") -> None:
+        for item in error.errors(include_url=False):
+            path = ".".join(str(part) for part in (prefix, *item["loc"]) if part != "")
+            kind = item["type"]
+            ctx = item.get("ctx") or {}
+            if kind == "missing":
+                self.add(path, "presence", "is required", None)
+            elif kind == "extra_forbidden":
+                self.add(path, "unknown-property", "is not a property of the model", item["input"])
+            elif "message" in ctx:
+                self.add(
+                    path,
+                    kind,
+                    str(ctx["message"]),
+                    item["input"],
+                    verbatim=bool(ctx.get("verbatim")),
+                )
+            else:
+                self.add(path, "type", item["msg"], item["input"])
+
+    def raise_if_any(self) -> None:
+        if self.details:
+            raise ValidationError(self.meta.name, self.details)
+
+
+def _bad_name(key: Any) -> bool:
+    return not isinstance(key, str) or key.startswith("$") or "." in key
+
+
+def check_names(value: Any, path: str, problems: _Problems) -> Any:
+    """Refuse keys that start with ``$`` or contain ``.``, at any depth of the data;
+    returns the data without them (so each problem is reported once)."""
+    if isinstance(value, BaseModel):
+        extra = value.__pydantic_extra__
+        if extra:
+            check_names(extra, path, problems)
+        for name in type(value).model_fields:
+            check_names(value.__dict__.get(name), f"{path}.{name}" if path else name, problems)
+        return value
+    if isinstance(value, Mapping):
+        clean: dict[Any, Any] = {}
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            if _bad_name(key):
+                problems.add(
+                    where,
+                    "invalid-name",
+                    f"name {key!r} is not allowed (names may not start with '$' or contain '.')",
+                    item,
+                )
+            else:
+                clean[key] = check_names(item, where, problems)
+        return clean
+    if isinstance(value, list | tuple):
+        return type(value)(
+            check_names(item, f"{path}.{index}" if path else str(index), problems)
+            for index, item in enumerate(value)
+        )
+    return value
+
+
+def _raw_data(meta: ModelMeta, data: Mapping[str, Any] | BaseModel) -> dict[str, Any]:
+    if isinstance(data, BaseModel):
+        raw = {
+            name: data.__dict__[name] for name in type(data).model_fields if name in data.__dict__
+        }
+        if data.__pydantic_extra__:
+            raw.update(data.__pydantic_extra__)
+        if meta.id is not None and meta.id.generated and raw.get(meta.id.name) is None:
+            raw.pop(meta.id.name, None)
+        return raw
+    if not isinstance(data, Mapping):
+        raise ValidationError(
+            meta.name,
+            [
+                {
+                    "path": "",
+                    "code": "type",
+                    "message": f"{meta.name}: data must be a mapping or a {meta.name} instance, "
+                    f"not {type(data).__name__}",
+                    "value": data,
+                }
+            ],
+        )
+    return dict(data)
+
+
+def _unknown(meta: ModelMeta, raw: dict[str, Any], problems: _Problems) -> None:
+    """Apply the strict mode to the top-level names of ``raw`` (in place)."""
+    for key in list(raw):
+        if key in meta.properties or _bad_name(key):
+            continue
+        if key == ID_FIELD and meta.id is not None:
+            raw.setdefault(meta.id.name, raw.pop(key))
+            continue
+        if meta.strict is True:
+            problems.add(key, "unknown-property", "is not a property of the model", raw[key])
+        if meta.strict is not False:
+            raw.pop(key)
+
+
+def _same_id(prop: PropertyMeta, given: Any, target: Any) -> bool:
+    return given == target or str(given) == str(target)
+
+
+def _check_id(
+    meta: ModelMeta, raw: dict[str, Any], problems: _Problems, *, mode: Mode, target_id: Any
+) -> None:
+    prop = meta.id
+    if prop is None or prop.name not in raw:
+        return
+    given = raw[prop.name]
+    forced = prop.generated and meta.settings.force_id
+    if mode == "replace" and target_id is _NO_ID:
+        return  # no stored id to compare with: the data's id is the target
+    if mode == "create":
+        if forced and given is not None:
+            problems.add(
+                prop.name,
+                "absence",
+                "is generated by the database and may not be given (force_id)",
+                given,
+            )
+        return
+    if target_id is not _NO_ID and given is not None and _same_id(prop, given, target_id):
+        if mode == "update":
+            raw.pop(prop.name)
+        return
+    if given is None and mode == "replace":
+        raw.pop(prop.name)
+        return
+    if forced:
+        problems.add(prop.name, "absence", "the id may not be given (force_id)", given)
+    else:
+        problems.add(prop.name, "immutable", "the id of a stored entity cannot change", given)
+    raw.pop(prop.name)
+
+
+def _scope_conflicts(
+    meta: ModelMeta, values: Mapping[str, Any], scope_values: Mapping[str, Any], problems: _Problems
+) -> None:
+    for name, expected in scope_values.items():
+        if name in values and values[name] != expected:
+            problems.add(
+                name,
+                "scope-conflict",
+                f"must be {expected!r} in this repository's scope, not {values[name]!r}",
+                values[name],
+            )
+
+
+def _scoped_values(
+    meta: ModelMeta, raw: Mapping[str, Any], scope_values: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The scoped properties' values of data that failed validation elsewhere, so a scope
+    conflict is reported with the other problems."""
+    values: dict[str, Any] = {}
+    for name in scope_values:
+        prop = meta.properties.get(name)
+        if prop is None or name not in raw:
+            continue
+        try:
+            values[name] = prop.adapter.validate_python(raw[name])
+        except PydanticValidationError:
+            continue  # already reported by the whole-instance validation
+    return values
+
+
+def _validate_whole(cls: type[T], raw: dict[str, Any], problems: _Problems) -> T | None:
+    try:
+        return cls.model_validate(raw, by_alias=False, by_name=True)
+    except PydanticValidationError as error:
+        problems.add_pydantic(error)
+        return None
+
+
+def _prepare(
+    cls: type[T],
+    data: Mapping[str, Any] | BaseModel,
+    *,
+    mode: Literal["create", "replace"],
+    scope_values: Mapping[str, Any] | None,
+    target_id: Any,
+) -> T:
+    meta = _meta(cls)
+    problems = _Problems(meta)
+    raw = check_names(_raw_data(meta, data), "", problems)
+    _unknown(meta, raw, problems)
+    _check_id(meta, raw, problems, mode=mode, target_id=target_id)
+    id_prop = meta.id
+    if mode == "replace" and target_id is not _NO_ID and id_prop and not id_prop.generated:
+        # a caller-supplied id is required: replacing keeps the stored one
+        raw.setdefault(id_prop.name, target_id)
+    for name, value in (scope_values or {}).items():
+        raw.setdefault(name, value)
+    instance = _validate_whole(cls, raw, problems)
+    if scope_values:
+        values = (
+            instance.__dict__ if instance is not None else _scoped_values(meta, raw, scope_values)
+        )
+        _scope_conflicts(meta, values, scope_values, problems)
+    problems.raise_if_any()
+    assert instance is not None
+    return instance
+
+
+def _meta(cls: type[Any]) -> ModelMeta:
+    meta = meta_of(cls)
+    if meta is None:
+        raise TypeError(f"{cls.__name__} is not an odm model class")
+    return meta
+
+
+def validate_create(
+    cls: type[T],
+    data: Mapping[str, Any] | BaseModel,
+    *,
+    scope_values: Mapping[str, Any] | None = None,
+) -> T:
+    """Data for a new entity as a validated instance (defaults and generators applied)."""
+    return _prepare(cls, data, mode="create", scope_values=scope_values, target_id=_NO_ID)
+
+
+def validate_replace(
+    cls: type[T],
+    data: Mapping[str, Any] | BaseModel,
+    *,
+    target_id: Any = _NO_ID,
+    scope_values: Mapping[str, Any] | None = None,
+) -> T:
+    """Data replacing a stored entity as a validated instance; missing properties get
+    their defaults again."""
+    return _prepare(cls, data, mode="replace", scope_values=scope_values, target_id=target_id)
+
+
+@dataclass
+class UpdatePlan:
+    """A validated partial update: ``values`` by property for ``$set``, and the extended
+    operators already in MongoDB form (field paths, BSON values)."""
+
+    values: dict[str, Any]
+    operators: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def document(self, meta: ModelMeta) -> dict[str, Any]:
+        """The MongoDB update document."""
+        from .codec import encode_partial
+
+        update: dict[str, Any] = {op: dict(paths) for op, paths in self.operators.items()}
+        if self.values:
+            update.setdefault("$set", {}).update(encode_partial(meta, self.values))
+        return update
+
+
+def validate_update(
+    cls: type[Any],
+    data: Mapping[str, Any] | BaseModel,
+    *,
+    target_id: Any = _NO_ID,
+    scope_values: Mapping[str, Any] | None = None,
+    allow_extended_operators: bool = False,
+) -> UpdatePlan:
+    """A partial update validated property by property."""
+    meta = _meta(cls)
+    problems = _Problems(meta)
+    raw = _raw_data(meta, data)
+    if not raw:
+        problems.add("", "presence", "an update needs at least one property", raw)
+        problems.raise_if_any()
+    operators: dict[str, dict[str, Any]] = {}
+    if allow_extended_operators:
+        for key in [k for k in raw if isinstance(k, str) and k.startswith("$")]:
+            _operator(meta, key, raw.pop(key), operators, problems, scope_values or {})
+    raw = check_names(raw, "", problems)
+    _unknown(meta, raw, problems)
+    _check_id(meta, raw, problems, mode="update", target_id=target_id)
+    values: dict[str, Any] = {}
+    for name, value in raw.items():
+        prop = meta.properties.get(name)
+        if prop is None:
+            values[name] = value
+            continue
+        try:
+            values[name] = prop.adapter.validate_python(value)
+        except PydanticValidationError as error:
+            problems.add_pydantic(error, prefix=name)
+    if scope_values:
+        _scope_conflicts(meta, values, scope_values, problems)
+    if not values and not operators and not problems.details:
+        problems.add("", "presence", "an update needs at least one property", dict(raw))
+    problems.raise_if_any()
+    return UpdatePlan(values, operators)
+
+
+def _operator(
+    meta: ModelMeta,
+    operator: str,
+    argument: Any,
+    operators: dict[str, dict[str, Any]],
+    problems: _Problems,
+    scope_values: Mapping[str, Any],
+) -> None:
+    if operator not in UPDATE_OPERATORS:
+        problems.add(
+            operator,
+            "invalid-operator",
+            f"update operator {operator!r} is not allowed; "
+            f"allowed: {', '.join(sorted(UPDATE_OPERATORS))}",
+            argument,
+        )
+        return
+    if not isinstance(argument, Mapping) or not argument:
+        problems.add(operator, "type", "must be a non-empty mapping of property paths", argument)
+        return
+    out = operators.setdefault(operator, {})
+    for path, value in argument.items():
+        where = f"{operator}.{path}"
+        resolved = meta.resolve_path(path) if isinstance(path, str) else None
+        if resolved is None or not isinstance(path, str) or path.startswith("$"):
+            problems.add(
+                where, "unknown-property", f"{path!r} is not a property path of the model", value
+            )
+            continue
+        prop = resolved.property
+        if prop is not None and prop.is_id:
+            problems.add(where, "immutable", "the id of a stored entity cannot change", value)
+            continue
+        top = resolved.chain[0].name if resolved.chain else path
+        if top in scope_values:
+            problems.add(where, "scope-conflict", "is fixed by this repository's scope", value)
+            continue
+        converted = _operator_value(operator, resolved, prop, value, where, problems)
+        if converted is not _INVALID:
+            out[resolved.field_path] = converted
+
+
+_INVALID = object()
+
+
+def _operator_value(
+    operator: str,
+    resolved: Any,
+    prop: PropertyMeta | None,
+    value: Any,
+    where: str,
+    problems: _Problems,
+) -> Any:
+    info = resolved.type
+    if operator == "$unset":
+        if prop is not None and (prop.required or (not prop.has_default and not prop.nullable)):
+            problems.add(where, "presence", "is required and cannot be removed", value)
+            return _INVALID
+        return ""
+    if operator == "$currentDate":
+        if value is True or value in ({"$type": "date"}, {"$type": "timestamp"}):
+            return value
+        problems.add(where, "type", "must be True or {'$type': 'date' | 'timestamp'}", value)
+        return _INVALID
+    if operator in _NUMERIC_OPERATORS:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            problems.add(where, "type", f"{operator} takes a number", value)
+            return _INVALID
+        if info.kind == "scalar" and info.python not in (int, float) and info.python is not None:
+            problems.add(where, "type", f"{operator} needs a numeric property", value)
+            return _INVALID
+        return value
+    if operator in _ARRAY_OPERATORS:
+        if info.kind != "list" or info.item is None:
+            if info.kind == "any":
+                return value
+            problems.add(where, "type", f"{operator} needs a list property", value)
+            return _INVALID
+        from pydantic import TypeAdapter
+
+        item_info = info.item
+        annotation = item_info.model or item_info.python or Any
+        adapter = TypeAdapter(annotation)
+        if operator == "$pull" and isinstance(value, Mapping) and not isinstance(value, BaseModel):
+            return value
+        if isinstance(value, Mapping) and "$each" in value and operator != "$pull":
+            items = value["$each"]
+            if not isinstance(items, list | tuple):
+                problems.add(where, "type", "$each takes a list", items)
+                return _INVALID
+            return {"$each": [_one(adapter, item_info, v, where, problems) for v in items]}
+        return _one(adapter, item_info, value, where, problems)
+    # $set, $min, $max: one value of the property's type.
+    if prop is not None:
+        try:
+            return encode_value(info, prop.adapter.validate_python(value))
+        except PydanticValidationError as error:
+            problems.add_pydantic(error, prefix=where)
+            return _INVALID
+    return value
+
+
+def _one(adapter: Any, info: Any, value: Any, where: str, problems: _Problems) -> Any:
+    try:
+        return encode_value(info, adapter.validate_python(value))
+    except PydanticValidationError as error:
+        problems.add_pydantic(error, prefix=where)
+        return None
+
+
+def validate_input(
+    cls: type[Any],
+    data: Mapping[str, Any] | BaseModel,
+    *,
+    mode: Mode = "create",
+    scope: Mapping[str, Any] | Literal["model"] | None = "model",
+) -> dict[str, Any]:
+    """The public check behind ``Model.validate_input``: cleaned data by property name."""
+    meta = _meta(cls)
+    if scope == "model":
+        scope = meta.settings.scope
+    from .filters import scope_defaults
+
+    scope_values = scope_defaults(meta, scope) if scope else None
+    if mode == "update":
+        return validate_update(cls, data, scope_values=scope_values).values
+    if mode == "replace":
+        instance = validate_replace(cls, data, scope_values=scope_values)
+    elif mode == "create":
+        instance = validate_create(cls, data, scope_values=scope_values)
+    else:
+        raise ValueError(f"mode must be 'create', 'replace' or 'update', not {mode!r}")
+    cleaned = {name: instance.__dict__[name] for name in meta.properties}
+    if instance.__pydantic_extra__:
+        cleaned.update(instance.__pydantic_extra__)
+    return cleaned
