@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from types import ModuleType
 from typing import Any
 
-from pymongo.errors import PyMongoError
+from pymongo.errors import ConnectionFailure, PyMongoError
 
 from .connect import connect
 from .errors import ODMError
@@ -178,6 +178,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 replace_conflicting=args.replace_conflicting,
             )
         )
+    except ConnectionFailure as error:
+        print(f"odm migrate: error: cannot reach the database: {error}", file=sys.stderr)
+        return 1
     except (UsageError, ODMError, PyMongoError) as error:
         print(f"odm migrate: error: {error}", file=sys.stderr)
         return 1

@@ -103,7 +103,7 @@ def encoder_for(info: TypeInfo) -> Convert | None:
     if info.kind == "scalar":
         return _scalar_encoder(info.python)
     if info.kind == "model":
-        return encode
+        return _dumper(info.model) if info.model is not None else encode
     if info.kind == "list":
         item = encoder_for(info.item) if info.item is not None else encode_any
         if item is None:
@@ -150,6 +150,11 @@ def _encode_plan(meta: ModelMeta) -> list[tuple[str, str, Convert | None]]:
 def encode(instance: BaseModel) -> dict[str, Any]:
     """An instance as a BSON-ready document: field names at every depth, the id as
     ``_id`` (left out while a generated id is None), hidden properties included."""
+    return _dumper(type(instance))(instance)
+
+
+def _encode_slowly(instance: BaseModel) -> dict[str, Any]:
+    """The reference encoder, used when an instance lacks a property value."""
     meta = meta_of(type(instance))
     values = instance.__dict__
     if meta is None:
@@ -168,6 +173,131 @@ def encode(instance: BaseModel) -> dict[str, Any]:
         for key, value in extra.items():
             doc[key] = encode_any(value)
     return doc
+
+
+# Generated per class, as dataclasses generate __init__: one dict display per model with
+# the converters bound as names, the shortest path Python has from __dict__ to a document.
+_compiling: set[type] = set()
+
+
+def _generate(name: str, source: str, namespace: dict[str, Any]) -> Callable[..., Any]:
+    exec(compile(source, f"<odm {name}>", "exec"), namespace)
+    function: Callable[..., Any] = namespace[name]
+    return function
+
+
+def _entry(
+    key: str, source: str, convert: Convert | None, index: int, names: dict[str, Any]
+) -> str:
+    if convert is None:
+        return f"{key!r}: {source}"
+    names[f"c{index}"] = convert
+    return f"{key!r}: (c{index}(v) if (v := {source}) is not None else None)"
+
+
+def _dumper(cls: type[BaseModel]) -> Callable[[BaseModel], dict[str, Any]]:
+    """The compiled encoder of ``cls`` (see :func:`encode`)."""
+    meta = meta_of(cls)
+    if meta is None:
+        return _encode_slowly
+    found: Callable[[BaseModel], dict[str, Any]] | None = meta.cache.get("dumper")
+    if found is not None:
+        return found
+    if cls in _compiling:  # a model embedding itself: resolved on the first call
+        return lambda instance: _dumper(cls)(instance)
+    _compiling.add(cls)
+    try:
+        names: dict[str, Any] = {"slow": _encode_slowly, "encode_any": encode_any}
+        entries: list[str] = []
+        id_prop = meta.id
+        generated_id = id_prop is not None and id_prop.generated
+        if generated_id and id_prop is not None:
+            names["object_id"] = ObjectId
+            entries.append(
+                f"{ID_FIELD!r}: (object_id(v) if isinstance(v := d[{id_prop.name!r}], str) else v)"
+            )
+        for index, (name, field_name, convert) in enumerate(_encode_plan(meta)):
+            entries.append(_entry(field_name, f"d[{name!r}]", convert, index, names))
+        lines = [
+            "def dump(instance):",
+            "    d = instance.__dict__",
+            "    try:",
+            f"        doc = {{{', '.join(entries)}}}",
+            "    except KeyError:",
+            "        return slow(instance)",
+        ]
+        if generated_id:
+            lines += [f"    if doc[{ID_FIELD!r}] is None:", f"        del doc[{ID_FIELD!r}]"]
+        if meta.strict is False:
+            lines += [
+                "    extra = instance.__pydantic_extra__",
+                "    if extra:",
+                "        doc.update({k: encode_any(x) for k, x in extra.items()})",
+            ]
+        lines.append("    return doc")
+        found = _generate("dump", "\n".join(lines), names)
+    finally:
+        _compiling.discard(cls)
+    meta.cache["dumper"] = found
+    return found
+
+
+def _loader(cls: type[T]) -> Callable[[Mapping[str, Any]], T]:
+    """The compiled trusted loader of ``cls`` (see :func:`decode_trusted`); documents
+    lacking a field take the slower path that fills defaults."""
+    meta = meta_of(cls)
+    if meta is None:
+        return cls.model_validate
+    found: Callable[[Mapping[str, Any]], T] | None = meta.cache.get("loader")
+    if found is not None:
+        return found
+    if cls in _compiling:  # a model embedding itself: resolved on the first call
+        return lambda doc: _loader(cls)(doc)
+
+    def slow(doc: Mapping[str, Any]) -> T:
+        return _construct_slowly(cls, meta, doc)
+
+    if cls.__pydantic_post_init__ or cls.__private_attributes__:
+        meta.cache["loader"] = slow
+        return slow
+    _compiling.add(cls)
+    try:
+        names: dict[str, Any] = {
+            "slow": slow,
+            "new": object.__new__,
+            "put": object.__setattr__,
+            "cls": cls,
+            "fields": set(meta.properties),
+            "known": frozenset(meta.by_field),
+        }
+        plan = _decode_plan(meta)
+        entries = [
+            _entry(name, f"doc[{field_name!r}]", convert, index, names)
+            for index, (field_name, name, convert, _) in enumerate(plan)
+        ]
+        extra = (
+            "{k: x for k, x in doc.items() if k not in known}" if meta.strict is False else "None"
+        )
+        source = "\n".join(
+            [
+                "def load(doc):",
+                "    try:",
+                f"        d = {{{', '.join(entries)}}}",
+                "    except KeyError:",
+                "        return slow(doc)",
+                "    instance = new(cls)",
+                "    put(instance, '__dict__', d)",
+                "    put(instance, '__pydantic_fields_set__', fields.copy())",
+                f"    put(instance, '__pydantic_extra__', {extra})",
+                "    put(instance, '__pydantic_private__', None)",
+                "    return instance",
+            ]
+        )
+        found = _generate("load", source, names)
+    finally:
+        _compiling.discard(cls)
+    meta.cache["loader"] = found
+    return found
 
 
 def encode_partial(meta: ModelMeta, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -268,7 +398,8 @@ def decode_many(
     token = loading.set(True)
     try:
         if trusted:
-            return [_construct(cls, meta, doc) for doc in docs]
+            load = _loader(cls)
+            return [load(doc) for doc in docs]
         extra, restore = _load_mode(meta)
         validate = cls.model_validate
         if not restore:
@@ -324,9 +455,7 @@ def _decoder_for(info: TypeInfo, fallback: Convert) -> Convert | None:
         return _scalar_decoder(info)
     if info.kind == "model" and info.model is not None:
         model_cls = info.model
-        if meta_of(model_cls) is None:
-            return model_cls.model_validate
-        return lambda value: _construct(model_cls, meta_of(model_cls), value)
+        return _loader(model_cls)
     if info.kind == "list" and info.item is not None:
         item = _decoder_for(info.item, fallback)
         container = info.container or list
@@ -352,10 +481,31 @@ def _decoder_for(info: TypeInfo, fallback: Convert) -> Convert | None:
     return None
 
 
+def _contains_union(info: TypeInfo) -> bool:
+    while info.item is not None:
+        info = info.item
+    return info.kind == "union"
+
+
+def _load_validator(prop: PropertyMeta) -> Convert:
+    """Validates a whole stored value of ``prop`` as :func:`decode` would (stored field
+    names, unknown fields ignored except by ``strict=False`` models)."""
+    validate = prop.adapter.validate_python
+
+    def load(value: Any) -> Any:
+        result = validate(value, by_alias=True, by_name=False, extra="ignore")
+        _restore_extras(result, value)
+        return result
+
+    return load
+
+
 def _property_decoder(prop: PropertyMeta) -> Convert | None:
     if prop.is_id and prop.type.python is str:
         return str
-    return _decoder_for(prop.type, prop.adapter.validate_python)
+    load = _load_validator(prop)
+    # pydantic picks the member of a union; the property's validator decodes the whole value
+    return load if _contains_union(prop.type) else _decoder_for(prop.type, load)
 
 
 Row = tuple[str, str, Convert | None, Callable[[], Any]]
@@ -382,9 +532,7 @@ def _decode_plan(meta: ModelMeta) -> list[Row]:
     return plan
 
 
-def _construct(cls: type[T], meta: ModelMeta | None, doc: Mapping[str, Any]) -> T:
-    if meta is None:
-        return cls.model_validate(doc)
+def _construct_slowly(cls: type[T], meta: ModelMeta, doc: Mapping[str, Any]) -> T:
     values: dict[str, Any] = {}
     for field_name, name, convert, missing in _decode_plan(meta):
         if field_name in doc:
@@ -415,6 +563,6 @@ def decode_trusted(cls: type[T], doc: Mapping[str, Any]) -> T:
     everything else assigned as it is."""
     token = loading.set(True)
     try:
-        return _construct(cls, meta_of(cls), doc)
+        return _loader(cls)(doc)
     finally:
         loading.reset(token)

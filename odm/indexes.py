@@ -25,7 +25,9 @@ The async part (:func:`migrate_repository`, :func:`automigrate_repository`,
 
 >>> report = await customers.migrate()
 >>> report.created, report.existing, report.extra, report.conflicting
-(['email_1'], ['city_created'], [], [])
+(['email_1', 'city_created'], [], [], [])
+>>> (await customers.migrate()).existing
+['email_1', 'city_created']
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DIRECTIONS",
+    "OPTION_NAMES",
     "IndexConflict",
     "IndexMatch",
     "IndexPlan",
@@ -57,6 +60,7 @@ __all__ = [
     "declared_indexes",
     "diff",
     "format_reports",
+    "merge_declarations",
     "migrate",
     "migrate_collection",
     "migrate_repository",
@@ -127,7 +131,7 @@ class IndexSpec:
 
     @property
     def key_document(self) -> dict[str, Direction]:
-        """The keys as the server shows them: ``{field: direction}`` in order."""
+        """``{field: direction}`` in order, a stored text index shown by its text fields."""
         return dict(_readable_keys(self))
 
     def describe(self) -> str:

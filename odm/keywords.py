@@ -59,9 +59,15 @@ def _is_uuid(value: str) -> bool:
     return True
 
 
+# RFC 3339, as JSON Schema's "date-time": a date, a time and a UTC offset.
+_DATE_TIME = re.compile(r"\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d(?:\.\d+)?(?:[Zz]|[+-]\d\d:\d\d)")
+
+
 def _is_datetime(value: str) -> bool:
+    if _DATE_TIME.fullmatch(value) is None:
+        return False
     try:
-        datetime.fromisoformat(value.replace("Z", "+00:00"))
+        datetime.fromisoformat(f"{value[:10]}T{value[11:].upper().replace('Z', '+00:00')}")
     except ValueError:
         return False
     return True

@@ -16,7 +16,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Optional
 
-from bson import ObjectId
 from pydantic import AfterValidator, BeforeValidator, TypeAdapter
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
@@ -307,13 +306,6 @@ def _null_check(code: str, message: str) -> BeforeValidator:
     return BeforeValidator(refuse_none)
 
 
-def _object_id_text(value: Any) -> Any:
-    # A generated id is stored as an ObjectId, so its text form must convert to one.
-    if value is not None and not ObjectId.is_valid(value):
-        raise odm_error("type", "must be an ObjectId as a 24-character hex string")
-    return value
-
-
 def _rewrite(model: str, prop: PropertyMeta, hidden: bool) -> FieldInfo:
     """The pydantic field odm installs for ``prop``: a copy of the declared one with
     odm's rules added."""
@@ -321,13 +313,12 @@ def _rewrite(model: str, prop: PropertyMeta, hidden: bool) -> FieldInfo:
     new = copy.copy(source)
     new.metadata = [m for m in source.metadata if not isinstance(m, PropertyOptions)]
     as_text = prop.type.python is str
-    annotation = bson_annotation(source.annotation, object_id_as_text=prop.is_id and as_text)
-    if prop.is_id and options.generated:
+    generated_id = prop.is_id and options.generated
+    annotation = bson_annotation(source.annotation, object_id_as_text=generated_id and as_text)
+    if generated_id:
         annotation = Optional[annotation]  # noqa: UP045
         new.default = None
         new.default_factory = None
-        if as_text:
-            new.metadata.append(AfterValidator(_object_id_text))
     if options.default_fn is not None:
         new.default = PydanticUndefined
         new.default_factory = make_generator(options.default_fn, as_text)

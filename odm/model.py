@@ -31,6 +31,9 @@ class Model(BaseModel):
         val_json_bytes="base64",
     )
 
+    if TYPE_CHECKING:
+        __odm__: ClassVar[ModelMeta]
+
     __odm_declared__: ClassVar[Mapping[str, Any]] = {}
     __odm_entity__: ClassVar[bool] = False
 
@@ -115,7 +118,8 @@ def _json(value: Any) -> Any:
         return [_json(v) for v in value]
     if isinstance(value, dict):
         return {k: _json(v) for k, v in value.items()}
-    return to_jsonable_python(value, fallback=str)
+    # bytes as base64, as the models' own JSON output (``ser_json_bytes``)
+    return to_jsonable_python(value, fallback=str, bytes_mode="base64")
 
 
 class Entity(Model):
@@ -129,7 +133,8 @@ class Entity(Model):
     __odm_entity__: ClassVar[bool] = True
 
     if TYPE_CHECKING:
-        id: Any
+        # the implicit generated id: optional when an instance is built
+        id: Any = None
 
     def get_id(self) -> Any:
         """The value of the id property."""

@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from bson import Binary, Decimal128, ObjectId
+from bson import Decimal128, ObjectId
 from pydantic import AfterValidator, BaseModel, BeforeValidator, GetCoreSchemaHandler
 from pydantic_core import core_schema
 
@@ -154,14 +154,16 @@ def _decimal_from_bson(value: Any) -> Any:
     return value.to_decimal() if isinstance(value, Decimal128) else value
 
 
-def _uuid_from_bson(value: Any) -> Any:
-    if isinstance(value, Binary) and value.subtype in (3, 4):
-        return value.as_uuid(value.subtype)
+def _object_id_text(value: Any) -> Any:
+    # A generated id is stored as an ObjectId: read one back as its hex text, and accept
+    # only text that converts to one. One call, with no check on what the database gave.
+    if isinstance(value, ObjectId):
+        return str(value)
+    if isinstance(value, str) and not ObjectId.is_valid(value):
+        from .keywords import odm_error
+
+        raise odm_error("type", "must be an ObjectId as a 24-character hex string")
     return value
-
-
-def _str_from_object_id(value: Any) -> Any:
-    return str(value) if isinstance(value, ObjectId) else value
 
 
 class _ObjectIdSchema:
@@ -196,9 +198,9 @@ _UTC_DATETIME = Annotated[dt.datetime, AfterValidator(to_utc_ms)]
 def bson_annotation(annotation: Any, *, object_id_as_text: bool = False) -> Any:
     """The annotation rewritten so pydantic validates stored BSON values as well as Python
     ones: every ``datetime`` normalised to UTC milliseconds, ``date`` read from a BSON date,
-    Decimal128 and Binary UUIDs read back, ObjectId known. Returns the same object when
-    nothing needs rewriting. ``object_id_as_text``: a ``str`` here may arrive as an ObjectId
-    (a generated id).
+    Decimal128 read back (pydantic reads a Binary UUID itself), ObjectId known. Returns the
+    same object when nothing needs rewriting. ``object_id_as_text``: a ``str`` here is a
+    generated id, stored as an ObjectId.
     """
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
@@ -223,10 +225,8 @@ def bson_annotation(annotation: Any, *, object_id_as_text: bool = False) -> Any:
         return Annotated[dt.date, BeforeValidator(_date_from_bson)]
     if annotation is decimal.Decimal:
         return Annotated[decimal.Decimal, BeforeValidator(_decimal_from_bson)]
-    if annotation is uuid.UUID:
-        return Annotated[uuid.UUID, BeforeValidator(_uuid_from_bson)]
     if annotation is ObjectId:
         return OBJECT_ID
     if annotation is str and object_id_as_text:
-        return Annotated[str, BeforeValidator(_str_from_object_id)]
+        return Annotated[str, BeforeValidator(_object_id_text)]
     return annotation

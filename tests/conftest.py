@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from collections.abc import Callable
 
 import pytest
 
@@ -55,8 +56,6 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             nodeid = getattr(report, "nodeid", "")
             if nodeid in _BACKEND_OF_TEST:
                 outcome_of_test[nodeid] = outcome
-    if not outcome_of_test:
-        return
     counts: dict[str, Counter[str]] = {}
     for nodeid, outcome in outcome_of_test.items():
         counts.setdefault(_BACKEND_OF_TEST[nodeid], Counter())[outcome] += 1
@@ -65,8 +64,27 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         for o in _COLUMNS
         if o in ("passed", "failed", "skipped") or any(c[o] for c in counts.values())
     ]
-    terminalreporter.section("odm tests per backend")
-    terminalreporter.write_line(f"{'backend':<10}" + "".join(f"{o:>9}" for o in shown))
-    for label in sorted(counts, key=_LABEL_ORDER.index):
-        row = "".join(f"{counts[label][o]:>9}" for o in shown)
-        terminalreporter.write_line(f"{label:<10}{row}")
+    if counts:
+        terminalreporter.section("odm tests per backend")
+        terminalreporter.write_line(f"{'backend':<10}" + "".join(f"{o:>9}" for o in shown))
+        for label in sorted(counts, key=_LABEL_ORDER.index):
+            row = "".join(f"{counts[label][o]:>9}" for o in shown)
+            terminalreporter.write_line(f"{label:<10}{row}")
+    if _MEASUREMENTS:
+        terminalreporter.section("odm measurements")
+        for line in _MEASUREMENTS:
+            terminalreporter.write_line(line)
+
+
+# lines recorded by tests through the `measurement` fixture, shown after the run
+_MEASUREMENTS: list[str] = []
+
+
+@pytest.fixture
+def measurement(request: pytest.FixtureRequest) -> Callable[[str], None]:
+    """Record a line (a measured figure) to show in the terminal summary of any run."""
+
+    def record(line: str) -> None:
+        _MEASUREMENTS.append(f"{request.node.name}: {line}")
+
+    return record

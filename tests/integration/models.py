@@ -28,7 +28,11 @@ class Customer(Entity):
     id: str = prop(id=True, generated=True)
     email: str = prop(unique=True, json_schema={"format": "email"})
     name: str = prop(
-        json_schema={"minLength": 2, "maxLength": 40, "errorMessage": "name must be 2-40 characters"}
+        json_schema={
+            "minLength": 2,
+            "maxLength": 40,
+            "errorMessage": "name must be 2-40 characters",
+        }
     )
     password: str | None = None
     token: str = prop(default_fn="uuidv4")

@@ -393,3 +393,10 @@ def test_cli_without_a_uri_exits_1(models_module: Path) -> None:
     result = run_cli(models_module, "migrate", "cli_shop_models")
     assert result.returncode == 1
     assert "no database: give --uri, or set ODM_URI or MONGODB_URI" in result.stderr
+
+
+def test_cli_unreachable_database_exits_1(models_module: Path) -> None:
+    uri = "mongodb://127.0.0.1:1/x?serverSelectionTimeoutMS=300&connectTimeoutMS=300"
+    result = run_cli(models_module, "migrate", "cli_shop_models", "--uri", uri)
+    assert result.returncode == 1
+    assert "odm migrate: error: cannot reach the database: 127.0.0.1:1" in result.stderr

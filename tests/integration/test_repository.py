@@ -36,7 +36,9 @@ def customer_data(n: int = 1, **extra: Any) -> dict[str, Any]:
     return {"email": f"user{n}@example.com", "name": f"User {n}", **extra}
 
 
-async def raw(db: Any, collection: str, query: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+async def raw(
+    db: Any, collection: str, query: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
     """Documents as stored, read with the raw driver."""
     cursor = db[collection].find(query or {})
     return [doc async for doc in cursor]
@@ -166,7 +168,9 @@ async def test_where_operators_on_the_backend(odm_db: Any) -> None:
     customers = Repository(Customer, odm_db)
     await customers.create_all(
         [
-            customer_data(1, age=10, tags=["x"], address={"street": "s", "city": "Paris", "zip_code": "1"}),
+            customer_data(
+                1, age=10, tags=["x"], address={"street": "s", "city": "Paris", "zip_code": "1"}
+            ),
             customer_data(2, age=20, tags=["y"], name="Jo.hn"),
             customer_data(3, age=30, name="JOANNA"),
         ]
@@ -191,7 +195,9 @@ async def test_where_operators_on_the_backend(odm_db: Any) -> None:
     assert await ages({"address.zip_code": "1"}) == [10]
     assert await ages({"address": None}) == [20, 30]
     assert await ages({"tags": "y"}) == [20]
-    assert await ages({"or": [{"age": 10}, {"and": [{"age": {"gt": 15}}, {"age": {"lt": 25}}]}]}) == [
+    assert await ages(
+        {"or": [{"age": 10}, {"and": [{"age": {"gt": 15}}, {"age": {"lt": 25}}]}]}
+    ) == [
         10,
         20,
     ]
@@ -220,11 +226,16 @@ async def test_trusted_load_builds_the_same_instances(odm_db: Any) -> None:
     assert fast.created.tzinfo is UTC
 
 
-async def test_missing_stored_fields_get_static_defaults_never_generated_values(odm_db: Any) -> None:
+async def test_missing_stored_fields_get_static_defaults_never_generated_values(
+    odm_db: Any,
+) -> None:
     await odm_db["customers"].insert_one(
         {"email": "raw@example.com", "name": "Raw", "deleted": False, "unknownField": 1}
     )
-    for repo in (Repository(Customer, odm_db), Repository(Customer, odm_db, validate_on_load=False)):
+    for repo in (
+        Repository(Customer, odm_db),
+        Repository(Customer, odm_db, validate_on_load=False),
+    ):
         [loaded] = await repo.find()
         assert loaded.token is None  # default_fn never runs on load
         assert loaded.created is None

@@ -391,8 +391,8 @@ def test_strict_false_keeps_unknown_stored_fields_and_writes_them_back(load: Loa
     oid = ObjectId()
     stored = {"_id": oid, "label": "x", "legacy": 1, "nested": {"a": [1, 2]}}
     loaded = load(LooseThing, stored)
-    assert loaded.legacy == 1  # type: ignore[attr-defined]
-    assert loaded.nested == {"a": [1, 2]}  # type: ignore[attr-defined]
+    assert loaded.legacy == 1
+    assert loaded.nested == {"a": [1, 2]}
     assert loaded.model_extra == {"legacy": 1, "nested": {"a": [1, 2]}}
     assert encode(loaded) == stored
     assert loaded.to_json() == {"id": str(oid), "label": "x", "legacy": 1, "nested": {"a": [1, 2]}}
@@ -409,7 +409,7 @@ def test_strict_false_embedded_model_keeps_its_unknown_fields(load: Load) -> Non
 
 
 def test_strict_false_extras_set_in_python_are_stored() -> None:
-    thing = LooseThing(label="x", color="red")  # type: ignore[call-arg]
+    thing = LooseThing(label="x", color="red")
     assert encode(thing) == {"label": "x", "color": "red"}
 
 
@@ -484,3 +484,88 @@ def test_decode_many_applies_each_embedded_strict_mode() -> None:
         (loaded,) = decode_many(LooseHolder, iter([stored]), trusted=trusted)
         assert loaded.loose is not None and loaded.loose.model_extra == {"kept": 3}
         assert loaded.leaf.model_extra in (None, {})
+
+
+# --- JSON output ------------------------------------------------------------------------------
+
+
+def test_to_json_gives_json_ready_values_for_every_type() -> None:
+    out = make_everything().to_json()
+    assert out["id"] == str(OID)
+    assert out["moment"] == "2024-03-04T05:06:07.891000Z"
+    assert out["day"] == "2024-02-29"
+    assert out["price"] == "19.99"
+    assert out["key"] == str(KEY)
+    assert out["ref"] == str(REF)
+    assert out["color"] == "blue"
+    assert out["level"] == 2
+    assert out["pair"] == [1, "one"]
+    assert out["labels"] == ["b"]
+    assert out["branch"]["leaf"] == {
+        "code": "L1",
+        "seen": "2023-01-01T00:00:00.001000Z",
+        "amount": "0.1",
+    }
+    import json
+
+    json.dumps(out)
+
+
+def test_to_json_with_hidden_agrees_with_to_json_on_every_type() -> None:
+    obj = make_everything().model_copy(update={"blob": b"\xff\xfe\x00"})
+    assert obj.to_json(include_hidden=True) == obj.to_json()
+    assert obj.to_json()["blob"] == "__4A"
+
+
+def test_json_output_validates_back_to_an_equal_instance() -> None:
+    obj = make_everything()
+    assert Everything.model_validate_json(obj.model_dump_json()).model_dump() == obj.model_dump()
+
+
+# --- unions ---------------------------------------------------------------------------------
+
+
+class Circle(Model):
+    radius: int = prop(field_name="r")
+
+
+class Square(Model):
+    side: int = prop(field_name="s")
+
+
+class Drawing(Entity):
+    main: Circle | Square
+    shapes: list[Circle | Square] = prop(default_factory=list)
+    sizes: dict[str, int | str] = prop(default_factory=dict)
+    at: dt.datetime | str | None = None
+
+
+@pytest.mark.parametrize("load", LOADERS)
+def test_unions_round_trip_with_field_names(load: Load) -> None:
+    drawing = Drawing(
+        id=str(OID),
+        main=Square(side=2),
+        shapes=[Circle(radius=1), Square(side=3)],
+        sizes={"a": 1, "b": "big"},
+        at=dt.datetime(2024, 1, 1, 12, 0, 0, 1234),
+    )
+    doc = encode(drawing)
+    assert doc == {
+        "_id": OID,
+        "main": {"s": 2},
+        "shapes": [{"r": 1}, {"s": 3}],
+        "sizes": {"a": 1, "b": "big"},
+        "at": dt.datetime(2024, 1, 1, 12, 0, 0, 1000, tzinfo=UTC),
+    }
+    for tz_aware in (True, False):
+        loaded = load(Drawing, bson_round_trip(doc, tz_aware=tz_aware))
+        assert loaded.model_dump() == drawing.model_dump()
+        assert isinstance(loaded.shapes[1], Square)
+
+
+@pytest.mark.parametrize("load", LOADERS)
+def test_unknown_fields_inside_unions_are_ignored_on_load(load: Load) -> None:
+    doc = {"_id": OID, "main": {"r": 5, "old": 1}, "shapes": [{"s": 1, "old": 2}]}
+    loaded = load(Drawing, doc)
+    assert loaded.main == Circle(radius=5)
+    assert loaded.shapes == [Square(side=1)]

@@ -19,7 +19,13 @@ from odm.properties import prop
 
 @pytest.mark.parametrize(
     "error",
-    [ValidationError, EntityNotFoundError, DuplicateKeyError, InvalidFilterError, ModelDefinitionError],
+    [
+        ValidationError,
+        EntityNotFoundError,
+        DuplicateKeyError,
+        InvalidFilterError,
+        ModelDefinitionError,
+    ],
 )
 def test_every_error_is_an_odm_error(error: type[Exception]) -> None:
     assert issubclass(error, ODMError)
@@ -27,7 +33,13 @@ def test_every_error_is_an_odm_error(error: type[Exception]) -> None:
 
 
 def test_errors_are_siblings_under_the_root() -> None:
-    errors = [ValidationError, EntityNotFoundError, DuplicateKeyError, InvalidFilterError, ModelDefinitionError]
+    errors = [
+        ValidationError,
+        EntityNotFoundError,
+        DuplicateKeyError,
+        InvalidFilterError,
+        ModelDefinitionError,
+    ]
     for one in errors:
         for other in errors:
             if one is not other:
@@ -37,14 +49,20 @@ def test_errors_are_siblings_under_the_root() -> None:
 def test_validation_error_carries_its_details() -> None:
     details = [
         {"path": "name", "code": "minLength", "message": "Customer.name: too short", "value": "A"},
-        {"path": "email", "code": "presence", "message": "Customer.email: is required", "value": None},
+        {
+            "path": "email",
+            "code": "presence",
+            "message": "Customer.email: is required",
+            "value": None,
+        },
     ]
     error = ValidationError("Customer", details)  # type: ignore[arg-type]
     assert error.model == "Customer"
     assert error.details == details
     assert error.codes == ["minLength", "presence"]
     assert str(error) == (
-        "invalid Customer data (2 problem(s)): Customer.name: too short; Customer.email: is required"
+        "invalid Customer data (2 problem(s)): "
+        "Customer.name: too short; Customer.email: is required"
     )
 
 

@@ -38,7 +38,11 @@ class Customer(Entity):
     id: str = prop(id=True, generated=True)
     email: str = prop(index={"unique": True}, json_schema={"format": "email"})
     name: str = prop(
-        json_schema={"minLength": 2, "maxLength": 40, "errorMessage": "name must be 2-40 characters"}
+        json_schema={
+            "minLength": 2,
+            "maxLength": 40,
+            "errorMessage": "name must be 2-40 characters",
+        }
     )
     password: str | None = None
     token: str = prop(default_fn="uuidv4")
@@ -325,7 +329,12 @@ def test_nullable_false_refuses_none_even_when_the_type_allows_it() -> None:
 
     assert Thing.validate_input({"other": None}) == {"nick": "x", "other": None}
     assert details_of(Thing, {"nick": None}) == [
-        {"path": "nick", "code": "nullable", "message": "Thing.nick: may not be None", "value": None}
+        {
+            "path": "nick",
+            "code": "nullable",
+            "message": "Thing.nick: may not be None",
+            "value": None,
+        }
     ]
     assert Thing.__odm__.properties["nick"].nullable is False
     assert Thing.__odm__.properties["other"].nullable is True
@@ -400,9 +409,7 @@ class Checked(Model):
     color: str = prop("red", json_schema={"enum": ["red", "green"]})
     email: str = prop("a@example.com", json_schema={"format": "email"})
     site: str = prop("https://example.com/x", json_schema={"format": "uri"})
-    ref: str = prop(
-        "0b9fbc8e-3c3b-4d57-8a6c-2f8d5f8fb4c1", json_schema={"format": "uuid"}
-    )
+    ref: str = prop("0b9fbc8e-3c3b-4d57-8a6c-2f8d5f8fb4c1", json_schema={"format": "uuid"})
     when: str = prop("2024-01-02T03:04:05Z", json_schema={"format": "date-time"})
 
 
@@ -454,6 +461,35 @@ def test_each_enforced_keyword_is_checked(name: str, value: Any, code: str, mess
     ]
 
 
+@pytest.mark.parametrize(
+    ("value", "valid"),
+    [
+        ("2024-01-02T03:04:05Z", True),
+        ("2024-01-02t03:04:05.123z", True),
+        ("2024-01-02 03:04:05+02:00", True),
+        ("2024-01-02", False),
+        ("2024-01-02T03:04:05", False),
+        ("2024-13-02T03:04:05Z", False),
+        ("2024-01-02T25:00:00Z", False),
+    ],
+)
+def test_format_date_time_follows_rfc_3339(value: str, valid: bool) -> None:
+    if valid:
+        assert Checked.validate_input({"when": value})["when"] == value
+    else:
+        assert codes_of(Checked, {"when": value}) == [("when", "format")]
+
+
+def test_format_is_not_checked_on_typed_values() -> None:
+    class Thing(Model):
+        at: datetime = prop(json_schema={"format": "date-time"})
+        key: uuid.UUID = prop(json_schema={"format": "uuid"})
+
+    at = datetime(2024, 1, 2, tzinfo=UTC)
+    key = uuid.uuid4()
+    assert Thing.validate_input({"at": at, "key": str(key)}) == {"at": at, "key": key}
+
+
 def test_enforced_keywords_apply_on_construction() -> None:
     from pydantic import ValidationError as PydanticValidationError
 
@@ -464,7 +500,12 @@ def test_enforced_keywords_apply_on_construction() -> None:
 
 def test_error_message_string_replaces_every_keyword_message() -> None:
     assert details_of(Customer, {"email": "a@b.co", "name": "A"}) == [
-        {"path": "name", "code": "minLength", "message": "name must be 2-40 characters", "value": "A"}
+        {
+            "path": "name",
+            "code": "minLength",
+            "message": "name must be 2-40 characters",
+            "value": "A",
+        }
     ]
     long_name = "x" * 41
     assert details_of(Customer, {"email": "a@b.co", "name": long_name}) == [
@@ -488,7 +529,12 @@ def test_error_message_map_replaces_the_message_of_its_keyword_only() -> None:
         )
 
     assert details_of(Thing, {"code": "AB"}) == [
-        {"path": "code", "code": "pattern", "message": "code: lower-case letters only", "value": "AB"}
+        {
+            "path": "code",
+            "code": "pattern",
+            "message": "code: lower-case letters only",
+            "value": "AB",
+        }
     ]
     assert details_of(Thing, {"code": "a"}) == [
         {
@@ -550,7 +596,10 @@ def test_generated_object_id_typed_id_stays_an_object_id() -> None:
     note = Note(id=oid, text="hi")
     assert encode(note) == {"_id": oid, "text": "hi"}
     assert Note(id=str(oid), text="hi").id == oid
-    for loaded in (decode(Note, {"_id": oid, "text": "hi"}), decode_trusted(Note, {"_id": oid, "text": "hi"})):
+    for loaded in (
+        decode(Note, {"_id": oid, "text": "hi"}),
+        decode_trusted(Note, {"_id": oid, "text": "hi"}),
+    ):
         assert isinstance(loaded.id, ObjectId)
         assert loaded.id == oid
     assert note.to_json() == {"id": str(oid), "text": "hi"}
@@ -892,6 +941,42 @@ def test_fastapi_style_response_has_no_hidden_key() -> None:
     ]
 
 
+@pytest.mark.filterwarnings("ignore:Using `httpx` with")  # starlette's TestClient
+@pytest.mark.filterwarnings("ignore:The 'alias' attribute")  # FastAPI's body parameter
+def test_fastapi_response_leaves_out_hidden_properties() -> None:
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    app = FastAPI()
+    oid = str(ObjectId())
+
+    @app.get("/customer", response_model=Customer)
+    def read_customer() -> Customer:
+        return Customer(id=oid, email="a@b.co", name="Al", password="pw", token="t")
+
+    @app.get("/wallet")
+    def read_wallet() -> Wallet:
+        return make_wallet()
+
+    @app.post("/customers")
+    def create_customer(customer: Customer) -> dict[str, Any]:
+        return {"password": customer.password, "name": customer.name}
+
+    client = TestClient(app)
+    body = client.get("/customer").json()
+    assert body["id"] == oid
+    assert body["name"] == "Al"
+    assert "password" not in body
+    assert client.get("/wallet").json() == {
+        "id": None,
+        "owner": "ann",
+        "card": {"number": "1111"},
+        "cards": [{"number": "2222"}],
+    }
+    posted = client.post("/customers", json={"email": "a@b.co", "name": "Al", "password": "pw"})
+    assert posted.json() == {"password": "pw", "name": "Al"}
+
+
 def test_to_json_is_json_ready() -> None:
     oid = ObjectId()
     at = datetime(2024, 1, 2, 3, 4, 5, 6000, tzinfo=UTC)
@@ -921,7 +1006,8 @@ def test_value_objects_are_equal_by_class_and_values() -> None:
         city: str
         zip_code: str = prop(field_name="zip")
 
-    assert a != OtherAddress(street="s", city="c", zip_code="z")
+    other: object = OtherAddress(street="s", city="c", zip_code="z")
+    assert a != other
 
 
 def test_entities_are_equal_by_class_and_id() -> None:

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from bson import ObjectId
@@ -33,7 +33,11 @@ class Customer(Entity):
     id: str = prop(id=True, generated=True)
     email: str = prop(index={"unique": True}, json_schema={"format": "email"})
     name: str = prop(
-        json_schema={"minLength": 2, "maxLength": 40, "errorMessage": "name must be 2-40 characters"}
+        json_schema={
+            "minLength": 2,
+            "maxLength": 40,
+            "errorMessage": "name must be 2-40 characters",
+        }
     )
     password: str | None = None
     age: int = prop(0, json_schema={"minimum": 0})
@@ -77,7 +81,8 @@ ALL_STRICT = [
     pytest.param(FilterItem, id="filter"),
     pytest.param(LooseItem, id="loose"),
 ]
-WRITE_MODES = ["create", "replace", "update"]
+Mode = Literal["create", "replace", "update"]
+WRITE_MODES: list[Mode] = ["create", "replace", "update"]
 
 
 def refused(cls: type[Model], data: Any, **kwargs: Any) -> list[dict[str, Any]]:
@@ -108,7 +113,12 @@ def test_every_problem_is_listed_at_once() -> None:
             "message": "Customer.email: must be a valid email",
             "value": "not-an-email",
         },
-        {"path": "name", "code": "minLength", "message": "name must be 2-40 characters", "value": "A"},
+        {
+            "path": "name",
+            "code": "minLength",
+            "message": "name must be 2-40 characters",
+            "value": "A",
+        },
         {"path": "age", "code": "minimum", "message": "Customer.age: must be >= 0", "value": -1},
         {
             "path": "tags",
@@ -127,8 +137,18 @@ def test_every_problem_is_listed_at_once() -> None:
 
 def test_missing_required_properties_are_all_reported() -> None:
     assert refused(Customer, {}) == [
-        {"path": "email", "code": "presence", "message": "Customer.email: is required", "value": None},
-        {"path": "name", "code": "presence", "message": "Customer.name: is required", "value": None},
+        {
+            "path": "email",
+            "code": "presence",
+            "message": "Customer.email: is required",
+            "value": None,
+        },
+        {
+            "path": "name",
+            "code": "presence",
+            "message": "Customer.name: is required",
+            "value": None,
+        },
     ]
 
 
@@ -188,7 +208,9 @@ def test_data_that_is_not_a_mapping_is_refused() -> None:
 
 
 def test_input_uses_property_names_not_field_names() -> None:
-    details = refused(StrictItem, {"label": "x", "address": {"street": "s", "city": "Paris", "zip": "1"}})
+    details = refused(
+        StrictItem, {"label": "x", "address": {"street": "s", "city": "Paris", "zip": "1"}}
+    )
     assert [(d["path"], d["code"]) for d in details] == [("address.zip", "unknown-property")]
     cleaned = StrictItem.validate_input(
         {"label": "x", "address": {"street": "s", "city": "Paris", "zip_code": "1"}}
@@ -200,7 +222,7 @@ def test_input_uses_property_names_not_field_names() -> None:
 
 
 @pytest.mark.parametrize("mode", WRITE_MODES)
-def test_strict_mode_refuses_unknown_property(mode: str) -> None:
+def test_strict_mode_refuses_unknown_property(mode: Mode) -> None:
     details = refused(StrictItem, {"label": "x", "colour": "red"}, mode=mode)
     assert details == [
         {
@@ -213,14 +235,14 @@ def test_strict_mode_refuses_unknown_property(mode: str) -> None:
 
 
 @pytest.mark.parametrize("mode", WRITE_MODES)
-def test_filter_mode_drops_unknown_property(mode: str) -> None:
+def test_filter_mode_drops_unknown_property(mode: Mode) -> None:
     cleaned = FilterItem.validate_input({"label": "x", "colour": "red"}, mode=mode)
     assert "colour" not in cleaned
     assert cleaned["label"] == "x"
 
 
 @pytest.mark.parametrize("mode", WRITE_MODES)
-def test_loose_mode_keeps_unknown_property(mode: str) -> None:
+def test_loose_mode_keeps_unknown_property(mode: Mode) -> None:
     cleaned = LooseItem.validate_input({"label": "x", "colour": "red"}, mode=mode)
     assert cleaned["colour"] == "red"
     assert cleaned["label"] == "x"
@@ -293,7 +315,7 @@ INVALID_NAME_CASES = [
 @pytest.mark.parametrize("mode", WRITE_MODES)
 @pytest.mark.parametrize(("data", "path", "key"), INVALID_NAME_CASES)
 def test_invalid_names_are_refused_at_every_depth_in_every_mode(
-    cls: type[Entity], mode: str, data: dict[str, Any], path: str, key: str
+    cls: type[Entity], mode: Mode, data: dict[str, Any], path: str, key: str
 ) -> None:
     details = refused(cls, data, mode=mode)
     assert [(d["path"], d["code"]) for d in details] == [(path, "invalid-name")]
@@ -437,9 +459,7 @@ def test_caller_supplied_id_is_required_when_not_generated() -> None:
         code: str = prop(id=True)
         title: str
 
-    assert [(d["path"], d["code"]) for d in refused(Sku, {"title": "t"})] == [
-        ("code", "presence")
-    ]
+    assert [(d["path"], d["code"]) for d in refused(Sku, {"title": "t"})] == [("code", "presence")]
     assert Sku.validate_input({"code": "A1", "title": "t"}) == {"code": "A1", "title": "t"}
 
 
@@ -478,12 +498,14 @@ def test_model_scope_is_applied_by_default() -> None:
 
 
 def test_scope_none_disables_the_model_scope() -> None:
-    cleaned = Customer.validate_input({"email": "a@b.co", "name": "Al", "deleted": True}, scope=None)
+    cleaned = Customer.validate_input(
+        {"email": "a@b.co", "name": "Al", "deleted": True}, scope=None
+    )
     assert cleaned["deleted"] is True
 
 
 @pytest.mark.parametrize("mode", WRITE_MODES)
-def test_data_outside_the_scope_is_a_scope_conflict(mode: str) -> None:
+def test_data_outside_the_scope_is_a_scope_conflict(mode: Mode) -> None:
     details = refused(Tenanted, {"label": "x", "tenant": "b"}, mode=mode, scope=TENANT_SCOPE)
     assert details == [
         {
@@ -491,6 +513,21 @@ def test_data_outside_the_scope_is_a_scope_conflict(mode: str) -> None:
             "code": "scope-conflict",
             "message": "Tenanted.tenant: must be 'a' in this repository's scope, not 'b'",
             "value": "b",
+        }
+    ]
+
+
+@pytest.mark.parametrize("mode", WRITE_MODES)
+def test_soft_delete_scope_refuses_writing_deleted_true(mode: Mode) -> None:
+    scope = {"where": {"deleted": False}}
+    assert Tenanted.validate_input({"label": "x"}, scope=scope)["deleted"] is False
+    details = refused(Tenanted, {"label": "x", "deleted": True}, mode=mode, scope=scope)
+    assert details == [
+        {
+            "path": "deleted",
+            "code": "scope-conflict",
+            "message": "Tenanted.deleted: must be False in this repository's scope, not True",
+            "value": True,
         }
     ]
 
@@ -541,7 +578,12 @@ def test_update_reports_every_bad_property() -> None:
     details = refused(Customer, {"age": -3, "name": "A", "email": "nope"}, mode="update")
     assert details == [
         {"path": "age", "code": "minimum", "message": "Customer.age: must be >= 0", "value": -3},
-        {"path": "name", "code": "minLength", "message": "name must be 2-40 characters", "value": "A"},
+        {
+            "path": "name",
+            "code": "minLength",
+            "message": "name must be 2-40 characters",
+            "value": "A",
+        },
         {
             "path": "email",
             "code": "format",
@@ -569,7 +611,10 @@ def test_update_refuses_none_for_required_and_non_nullable_properties() -> None:
         label: str | None = prop("y", required=True)
 
     details = refused(Thing, {"nick": None, "label": None}, mode="update")
-    assert [(d["path"], d["code"]) for d in details] == [("nick", "nullable"), ("label", "presence")]
+    assert [(d["path"], d["code"]) for d in details] == [
+        ("nick", "nullable"),
+        ("label", "presence"),
+    ]
 
 
 def test_update_plan_maps_field_names_and_bson_types() -> None:
@@ -602,7 +647,9 @@ def test_extended_update_operators_are_mapped_and_validated() -> None:
     }
     with pytest.raises(ValidationError) as caught:
         validate_update(Customer, {"$rename": {"age": "years"}}, allow_extended_operators=True)
-    assert [(d["path"], d["code"]) for d in caught.value.details] == [("$rename", "invalid-operator")]
+    assert [(d["path"], d["code"]) for d in caught.value.details] == [
+        ("$rename", "invalid-operator")
+    ]
 
 
 def test_caller_supplied_generated_id_must_be_object_id_text() -> None:
