@@ -366,6 +366,10 @@ def compile_model(
             source = current
         source = copy.copy(source)
         source.metadata = list(source.metadata)
+        if not getattr(source, "_complete", True) and getattr(current, "_complete", True):
+            # a forward reference pydantic has resolved since the last compilation
+            source.annotation = current.annotation
+            source._complete = True
         options = _options_of(source)
         properties[name] = PropertyMeta(
             name=name,
@@ -478,4 +482,8 @@ def compile_model(
     type.__setattr__(cls, "__odm__", meta)
     if cls.__pydantic_complete__:
         cls.model_rebuild(force=True)
+    if is_entity:
+        from .indexes import declared_indexes
+
+        declared_indexes(meta)  # index declaration errors surface when the class is created
     return meta

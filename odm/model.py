@@ -44,6 +44,29 @@ class Model(BaseModel):
         compile_model(cls, is_entity=cls.__odm_entity__, declared={})
 
     @classmethod
+    def model_rebuild(
+        cls,
+        *,
+        force: bool = False,
+        raise_errors: bool = True,
+        _parent_namespace_depth: int = 2,
+        _types_namespace: Any = None,
+    ) -> bool | None:
+        """pydantic's ``model_rebuild``; when it resolves annotations that were forward
+        references at class creation, odm compiles the class again with the real types."""
+        incomplete = not cls.__pydantic_fields_complete__
+        depth = _parent_namespace_depth + 1 if _parent_namespace_depth > 0 else 0
+        result = super().model_rebuild(
+            force=force,
+            raise_errors=raise_errors,
+            _parent_namespace_depth=depth,
+            _types_namespace=_types_namespace,
+        )
+        if incomplete and cls.__pydantic_fields_complete__:
+            compile_model(cls, is_entity=cls.__odm_entity__, declared=cls.__odm_declared__)
+        return result
+
+    @classmethod
     def odm_meta(cls) -> ModelMeta:
         """The compiled metadata of the class (settings, properties, field map)."""
         meta = meta_of(cls)

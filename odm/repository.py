@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
@@ -26,6 +26,9 @@ from .filters import Query, scope_defaults, sort_spec, translate_filter, transla
 from .metadata import ID_FIELD, ModelMeta, meta_of
 from .model import Entity
 from .validation import validate_create, validate_replace, validate_update
+
+if TYPE_CHECKING:
+    from .indexes import MigrationReport
 
 __all__ = ["Repository"]
 
@@ -336,7 +339,9 @@ class Repository(Generic[E]):
 
     # --- indexes --------------------------------------------------------------------
 
-    async def migrate(self, *, drop_extra: bool = False, replace_conflicting: bool = False) -> Any:
+    async def migrate(
+        self, *, drop_extra: bool = False, replace_conflicting: bool = False
+    ) -> MigrationReport:
         """Create the declared indexes that are missing; report the differences."""
         from .indexes import migrate_repository
 
@@ -344,7 +349,7 @@ class Repository(Generic[E]):
             self, drop_extra=drop_extra, replace_conflicting=replace_conflicting
         )
 
-    async def automigrate(self) -> Any:
+    async def automigrate(self) -> MigrationReport:
         """Drop the collection (all its data), recreate it and create the indexes."""
         from .indexes import automigrate_repository
 

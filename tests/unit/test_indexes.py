@@ -252,25 +252,23 @@ def test_declarations_are_compiled_once() -> None:
         ({"again": {"keys": {"a": 1}}}, "under two names"),
     ],
 )
-def test_bad_declarations_raise_model_definition_error(
+def test_bad_declarations_raise_model_definition_error_at_class_creation(
     indexes: dict[str, Any], message: str
 ) -> None:
-    @model(indexes=indexes)
-    class Bad(Entity):
-        a: int = prop(0, index=True)
-
     with pytest.raises(ModelDefinitionError, match=message):
-        declared_indexes(meta(Bad))
+
+        @model(indexes=indexes)
+        class Bad(Entity):
+            a: int = prop(0, index=True)
 
 
-def test_bad_property_index_value_raises() -> None:
-    class Bad(Entity):
-        a: int = prop(0, index="yes")  # type: ignore[arg-type]
-
+def test_bad_property_index_value_raises_at_class_creation() -> None:
     with pytest.raises(
         ModelDefinitionError, match=r"Bad property 'a': index must be True or a dict"
     ):
-        declared_indexes(meta(Bad))
+
+        class Bad(Entity):
+            a: int = prop(0, index="yes")  # type: ignore[arg-type]
 
 
 def test_same_index_declared_twice_under_one_name_is_kept_once() -> None:
