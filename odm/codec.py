@@ -28,7 +28,7 @@ from pydantic_core import PydanticUndefined
 
 from .metadata import ID_FIELD, ModelMeta, PropertyMeta, meta_of
 from .properties import loading
-from .types import TypeInfo
+from .types import TypeInfo, date_from_bson, decimal_from_bson
 
 __all__ = [
     "decode",
@@ -421,14 +421,6 @@ def _datetime_from_bson(value: Any) -> Any:
     return value if value.tzinfo is dt.UTC else value.astimezone(dt.UTC)
 
 
-def _date_from_bson(value: Any) -> Any:
-    return value.date() if isinstance(value, dt.datetime) else value
-
-
-def _decimal_from_bson(value: Any) -> Any:
-    return value.to_decimal() if isinstance(value, Decimal128) else value
-
-
 def _uuid_from_bson(value: Any) -> Any:
     return value.as_uuid(value.subtype) if isinstance(value, Binary) else value
 
@@ -442,9 +434,9 @@ def _scalar_decoder(info: TypeInfo) -> Convert | None:
     if issubclass(python, dt.datetime):
         return _datetime_from_bson
     if issubclass(python, dt.date):
-        return _date_from_bson
+        return date_from_bson
     if issubclass(python, decimal.Decimal):
-        return _decimal_from_bson
+        return decimal_from_bson
     if issubclass(python, uuid.UUID):
         return _uuid_from_bson
     return None

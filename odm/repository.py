@@ -25,7 +25,7 @@ from .errors import (
 from .filters import Query, scope_defaults, sort_spec, translate_filter, translate_where
 from .metadata import ID_FIELD, ModelMeta, meta_of
 from .model import Entity
-from .validation import validate_create, validate_replace, validate_update
+from .validation import UpdatePlan, validate_create, validate_replace, validate_update
 
 if TYPE_CHECKING:
     from .indexes import MigrationReport
@@ -179,12 +179,7 @@ class Repository(Generic[E]):
         self, data: Mapping[str, Any], where: Where | None = None, *, session: Any = None
     ) -> int:
         """Partially update every entity matching ``where``; returns the matched count."""
-        plan = validate_update(
-            self.entity_class,
-            data,
-            scope_values=self._scope_values,
-            allow_extended_operators=self.allow_extended_operators,
-        )
+        plan = self._update_plan(data)
         query = self._where(where)
         try:
             return await self._collection.update_many(
@@ -195,13 +190,7 @@ class Repository(Generic[E]):
 
     async def update_by_id(self, id: Any, data: Mapping[str, Any], *, session: Any = None) -> None:
         """Partially update one entity; ``EntityNotFoundError`` when it is not there."""
-        plan = validate_update(
-            self.entity_class,
-            data,
-            target_id=id,
-            scope_values=self._scope_values,
-            allow_extended_operators=self.allow_extended_operators,
-        )
+        plan = self._update_plan(data, target_id=id)
         query = self._id_where(id)
         try:
             matched = await self._collection.update_one(
@@ -244,12 +233,7 @@ class Repository(Generic[E]):
         """Atomically update the first entity matching ``where`` (in ``order``) and return
         it, as updated (``return_new``) or as it was; None when nothing matched. This is
         how a worker claims a job."""
-        plan = validate_update(
-            self.entity_class,
-            data,
-            scope_values=self._scope_values,
-            allow_extended_operators=self.allow_extended_operators,
-        )
+        plan = self._update_plan(data)
         query = self._where(where)
         if order is not None:
             sort = sort_spec(self.meta, order, prohibit_hidden=self.prohibit_hidden_in_query)
@@ -402,6 +386,15 @@ class Repository(Generic[E]):
         except InvalidFilterError:
             raise EntityNotFoundError(self.meta.name, id) from None
         return self._where(where)
+
+    def _update_plan(self, data: Mapping[str, Any], **target: Any) -> UpdatePlan:
+        return validate_update(
+            self.entity_class,
+            data,
+            scope_values=self._scope_values,
+            allow_extended_operators=self.allow_extended_operators,
+            **target,
+        )
 
     def _cursor(
         self, query: Query, *, batch_size: int | None = None, session: Any = None

@@ -19,7 +19,16 @@ from bson import Decimal128, ObjectId
 from pydantic import AfterValidator, BaseModel, BeforeValidator, GetCoreSchemaHandler
 from pydantic_core import core_schema
 
-__all__ = ["OBJECT_ID", "SCALARS", "TypeInfo", "bson_annotation", "parse_type", "to_utc_ms"]
+__all__ = [
+    "OBJECT_ID",
+    "SCALARS",
+    "TypeInfo",
+    "bson_annotation",
+    "date_from_bson",
+    "decimal_from_bson",
+    "parse_type",
+    "to_utc_ms",
+]
 
 Kind = Literal["any", "scalar", "model", "list", "dict", "union"]
 
@@ -144,13 +153,15 @@ def to_utc_ms(value: dt.datetime) -> dt.datetime:
     return value
 
 
-def _date_from_bson(value: Any) -> Any:
+def date_from_bson(value: Any) -> Any:
+    """A BSON date (a datetime) read back as a ``date``; other values unchanged."""
     if isinstance(value, dt.datetime):
         return value.date()
     return value
 
 
-def _decimal_from_bson(value: Any) -> Any:
+def decimal_from_bson(value: Any) -> Any:
+    """A Decimal128 read back as a ``Decimal``; other values unchanged."""
     return value.to_decimal() if isinstance(value, Decimal128) else value
 
 
@@ -222,9 +233,9 @@ def bson_annotation(annotation: Any, *, object_id_as_text: bool = False) -> Any:
     if annotation is dt.datetime:
         return _UTC_DATETIME
     if annotation is dt.date:
-        return Annotated[dt.date, BeforeValidator(_date_from_bson)]
+        return Annotated[dt.date, BeforeValidator(date_from_bson)]
     if annotation is decimal.Decimal:
-        return Annotated[decimal.Decimal, BeforeValidator(_decimal_from_bson)]
+        return Annotated[decimal.Decimal, BeforeValidator(decimal_from_bson)]
     if annotation is ObjectId:
         return OBJECT_ID
     if annotation is str and object_id_as_text:
