@@ -136,7 +136,7 @@ async def main(uri: str | None = None) -> int:
             report.show(line)
         report.check("email_1" in migration.created + migration.existing, "unique index on email")
 
-        report.step("2. create: defaults, generated id, validation on the way in")
+        report.step("2. create: generated ids, defaults, renamed fields")
         ada, grace, alan = await customers.create_all(
             [
                 {

@@ -23,7 +23,11 @@ class Customer(Entity):
     id: str = prop(id=True, generated=True)  # force_id (the default): clients may not set it
     email: str = prop(unique=True, json_schema={"format": "email"})
     name: str = prop(
-        json_schema={"minLength": 2, "maxLength": 40, "errorMessage": "name must be 2-40 characters"}
+        json_schema={
+            "minLength": 2,
+            "maxLength": 40,
+            "errorMessage": "name must be 2-40 characters",
+        }
     )
     password_hash: str | None = None  # the app stores a hash of the client's "password"
     created: datetime = prop(default_fn="now", field_name="createdAt")
