@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import datetime
 import inspect
 import json
 import re
@@ -53,7 +54,12 @@ DUPLICATE_KEY_CODES = frozenset({11000, 11001, 12582})
 NAMESPACE_EXISTS_CODE = 48
 
 # The client options odm relies on (aware UTC datetimes, standard UUIDs); callers override.
-CLIENT_DEFAULTS: dict[str, Any] = {"uuidRepresentation": "standard", "tz_aware": True}
+# tzinfo=UTC: datetimes come back as timezone.utc, which odm's normaliser keeps as they are
+CLIENT_DEFAULTS: dict[str, Any] = {
+    "uuidRepresentation": "standard",
+    "tz_aware": True,
+    "tzinfo": datetime.UTC,
+}
 
 _INDEX_NAME_IN_MESSAGE = re.compile(r"index:\s+(?P<name>.+?)\s+dup key:")
 _KEY_VALUE_IN_MESSAGE = re.compile(r"dup key:\s*\{(?P<body>.*)\}")
@@ -141,12 +147,19 @@ def adapt(db: Any) -> DatabaseAdapter:
     return DatabaseAdapter(db)
 
 
+def _with_defaults(options: dict[str, Any]) -> dict[str, Any]:
+    merged = {**CLIENT_DEFAULTS, **options}
+    if not merged.get("tz_aware") and "tzinfo" not in options:
+        merged.pop("tzinfo")  # pymongo refuses a tzinfo without tz_aware
+    return merged
+
+
 def open_client(uri: str, *, driver: str = "pymongo", **options: Any) -> Any:
     """Create a ``pymongo.AsyncMongoClient`` (or motor's client with ``driver="motor"``).
 
     :data:`CLIENT_DEFAULTS` apply unless ``options`` override them.
     """
-    options = {**CLIENT_DEFAULTS, **options}
+    options = _with_defaults(options)
     if driver == "pymongo":
         from pymongo import AsyncMongoClient
 
@@ -164,7 +177,7 @@ def open_client(uri: str, *, driver: str = "pymongo", **options: Any) -> Any:
 
 def open_mock_client(**options: Any) -> Any:
     """Create an in-memory ``mongomock_motor.AsyncMongoMockClient`` with :data:`CLIENT_DEFAULTS`."""
-    options = {**CLIENT_DEFAULTS, **options}
+    options = _with_defaults(options)
     try:
         from mongomock_motor import AsyncMongoMockClient
     except ImportError as exc:
@@ -382,6 +395,23 @@ class CollectionAdapter:
 
     # -- reads --------------------------------------------------------------------------
 
+    def _cursor(
+        self,
+        query: Mapping[str, Any],
+        projection: Mapping[str, Any] | None,
+        sort: Sequence[tuple[str, int]] | None,
+        skip: int,
+        limit: int,
+        batch_size: int | None,
+        session: Any,
+    ) -> Any:
+        options: dict[str, Any] = {"skip": skip, "limit": limit, **_session_option(session)}
+        if sort:
+            options["sort"] = list(sort)
+        if batch_size is not None:
+            options["batch_size"] = batch_size
+        return self.raw.find(query, projection or None, **options)
+
     async def find(
         self,
         query: Mapping[str, Any],
@@ -394,17 +424,28 @@ class CollectionAdapter:
         session: Any = None,
     ) -> AsyncIterator[dict[str, Any]]:
         """Stream the matching documents with the driver's cursor (never all in memory)."""
-        options: dict[str, Any] = {"skip": skip, "limit": limit, **_session_option(session)}
-        if sort:
-            options["sort"] = list(sort)
-        if batch_size is not None:
-            options["batch_size"] = batch_size
-        cursor = self.raw.find(query, projection or None, **options)
+        cursor = self._cursor(query, projection, sort, skip, limit, batch_size, session)
         try:
             async for document in cursor:
                 yield document
         finally:
             await _resolve(cursor.close())
+
+    async def find_all(
+        self,
+        query: Mapping[str, Any],
+        *,
+        projection: Mapping[str, Any] | None = None,
+        sort: Sequence[tuple[str, int]] | None = None,
+        skip: int = 0,
+        limit: int = 0,
+        session: Any = None,
+    ) -> list[dict[str, Any]]:
+        """Every matching document as one list, read by the driver's own ``to_list``
+        (no await per document)."""
+        cursor = self._cursor(query, projection, sort, skip, limit, None, session)
+        documents: list[dict[str, Any]] = await cursor.to_list(None)
+        return documents
 
     async def find_one(
         self,

@@ -271,7 +271,14 @@ class Repository(Generic[E]):
     async def find(self, filter: Filter | None = None, *, session: Any = None) -> list[E]:
         """Every entity matching the LoopBack ``filter`` (where, fields, order, limit, skip)."""
         query = self._query(filter)
-        docs = [doc async for doc in self._cursor(query, session=session)]
+        docs = await self._collection.find_all(
+            query.where,
+            projection=query.projection,
+            sort=query.sort,
+            skip=query.skip,
+            limit=query.limit or 0,
+            session=session,
+        )
         if query.projection is not None or not self.validate_on_load:
             return decode_many(self.entity_class, docs, trusted=True)
         return decode_many(self.entity_class, docs)
