@@ -34,7 +34,11 @@ Choices where LoopBack and the SPEC are silent:
   ``$elemMatch`` are translated (property names inside mapped, values coerced), the
   comparison operators (``$eq``, ``$gt``, ``$in``, ``$all``, ...) coerce their values, and
   any other ``$`` operator (``$expr``, ``$text``, ``$type``, ``$size``, ...) is passed
-  unchanged: field references inside ``$expr`` use MongoDB field names.
+  as given (its Python values BSON-encoded as an ``Any`` property's): field references
+  inside ``$expr`` use MongoDB field names.
+- Nothing BSON cannot hold reaches the driver: integers beyond 64 bits, text or names
+  that are not valid UTF-8 (a JSON ``"\\ud800"``), names with a NUL byte, decimals
+  beyond Decimal128 and Python sets raise ``InvalidFilterError``.
 """
 
 from __future__ import annotations
@@ -46,10 +50,10 @@ from functools import lru_cache
 from typing import Any, Literal
 
 from bson import ObjectId
-from pydantic import TypeAdapter
+from pydantic import BaseModel, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
-from .codec import encoder_for
+from .codec import encode_any, encoder_for
 from .errors import InvalidFilterError
 from .metadata import ID_FIELD, ModelMeta, PropertyMeta, meta_of
 from .types import TypeInfo, bson_annotation
@@ -154,6 +158,7 @@ FILTER_KEYS = frozenset(["where", "fields", "order", "limit", "skip", "offset", 
 _LOOPBACK_OPERATORS = ", ".join(name for name, op in OPERATORS.items() if not op.extended)
 _SEQUENCES = (list, tuple)
 _MAX_INT64 = 2**63 - 1
+_MIN_INT64 = -(2**63)
 _TARGET_CACHE = "odm.filters.targets"
 _TARGET_CACHE_SIZE = 2048
 
@@ -176,8 +181,70 @@ def _hidden_reason(label: str) -> str:
     return f"{label} is hidden, and this repository was made with prohibit_hidden_in_query=True"
 
 
+_HIDDEN_WITHIN = "odm.filters.hidden_within"
+
+
+def _hidden_within(meta: ModelMeta, depth: int = 0) -> str | None:
+    """A hidden property of ``meta`` or of a model embedded in it (``Address.code``)."""
+    if _HIDDEN_WITHIN in meta.cache:
+        found: str | None = meta.cache[_HIDDEN_WITHIN]
+        return found
+    found = f"{meta.name}.{min(meta.hidden)}" if meta.hidden else None
+    for prop in meta.properties.values():
+        for embedded in prop.type.models if found is None and depth < 8 else ():
+            nested = meta_of(embedded)
+            if nested is not None and nested is not meta:
+                found = found or _hidden_within(nested, depth + 1)
+    meta.cache[_HIDDEN_WITHIN] = found
+    return found
+
+
 def _join(path: str, key: object) -> str:
     return f"{path}.{key}" if path else str(key)
+
+
+def _check_text(text: str, path: str, what: str) -> None:
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidFilterError(
+                path, f"{what} {_show(text)} is not valid UTF-8 (a lone surrogate)"
+            ) from None
+
+
+def _check_name(name: Any, path: str) -> None:
+    """Refuse a field name MongoDB cannot hold: not text, a NUL byte, not valid UTF-8."""
+    if not isinstance(name, str):
+        raise InvalidFilterError(path, f"field names are strings, not {_show(name)}")
+    if "\x00" in name:
+        raise InvalidFilterError(path, f"the name {_show(name)} contains a NUL byte")
+    _check_text(name, path, "the name")
+
+
+def _storable(value: Any, path: str) -> Any:
+    """``value`` when BSON can hold it: integers within 64 bits, valid UTF-8 text and
+    names, no Python sets, at any depth; else ``InvalidFilterError``."""
+    if isinstance(value, str):
+        _check_text(value, path, "the text")
+    elif isinstance(value, int) and not isinstance(value, bool):
+        if not _MIN_INT64 <= value <= _MAX_INT64:
+            raise InvalidFilterError(
+                path, f"{_show(value)} is beyond the 64-bit integers MongoDB stores"
+            )
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            here = _join(path, key)
+            _check_name(key, here)
+            _storable(item, here)
+    elif isinstance(value, _SEQUENCES):
+        for index, item in enumerate(value):
+            _storable(item, _join(path, index))
+    elif isinstance(value, (set, frozenset)):
+        raise InvalidFilterError(
+            path, f"a set cannot be sent to MongoDB, use a list: {_show(value)}"
+        )
+    return value
 
 
 # --- values -------------------------------------------------------------------------
@@ -251,7 +318,14 @@ class _Coercer:
                 raise InvalidFilterError(
                     path, f"{label}: {_show(value)} is not a valid id ({error})"
                 ) from None
-        return value if self.encode is None or value is None else self.encode(value)
+        if self.encode is None or value is None:
+            return value
+        try:
+            return self.encode(value)
+        except (ArithmeticError, ValueError) as error:  # Decimal128 refuses 35+ digits
+            raise InvalidFilterError(
+                path, f"{label}: {_show(value)} cannot be stored in MongoDB ({error!r})"
+            ) from None
 
 
 def _coercer(info: TypeInfo) -> _Coercer:
@@ -371,6 +445,7 @@ def like_to_regex(pattern: str) -> str:
 def _like(op: Operator, value: Any, path: str) -> dict[str, Any]:
     if not isinstance(value, str):
         raise InvalidFilterError(path, f"a like pattern must be a string, not {_show(value)}")
+    _check_text(value, path, "the like pattern")
     flags = "is" if op.ignore_case else "s"
     regex = like_to_regex(value)
     if op.negate:
@@ -407,6 +482,7 @@ def _regexp(value: Any, path: str) -> dict[str, Any]:
         raise InvalidFilterError(
             path, f"a regexp must be a string or a compiled pattern, not {_show(value)}"
         )
+    _check_text(pattern, path, "the regexp")
     return {"$regex": pattern, "$options": flags} if flags else {"$regex": pattern}
 
 
@@ -446,6 +522,12 @@ class _Translator:
             for index, item in enumerate(value):
                 self.scan(item, _join(path, index))
 
+    def passthrough_value(self, value: Any, path: str) -> Any:
+        """An argument sent as given (an unlisted ``$`` operator's): scanned, BSON-encoded
+        as an ``Any`` property's value is, and checked storable."""
+        self.scan(value, path)
+        return _storable(encode_any(value), path)
+
     def clause(self, meta: ModelMeta, clause: Any, path: str) -> dict[str, Any]:
         if not isinstance(clause, Mapping):
             raise InvalidFilterError(path, f"a where clause must be an object, not {_show(clause)}")
@@ -462,8 +544,7 @@ class _Translator:
                 conditions = [(op.mongo, self.logical(meta, value, here))]
             elif key.startswith("$") or key in FORBIDDEN_OPERATORS:
                 self.refuse_dollar(key, here)
-                self.scan(value, here)
-                conditions = [(key, value)]
+                conditions = [(key, self.passthrough_value(value, here))]
             else:
                 target = self.target(meta, key, here)
                 conditions = [(target.field, c) for c in self.condition(target, value, here)]
@@ -494,6 +575,7 @@ class _Translator:
                     f"{meta.name} has no property {key!r} (strict mode {self.meta.strict!r}); "
                     f"known: {', '.join(meta.properties)}",
                 )
+            _check_name(key, path)
             found = _passthrough_target(meta, key)
         if found.hidden and self.prohibit_hidden:
             raise InvalidFilterError(path, _hidden_reason(found.label))
@@ -524,7 +606,26 @@ class _Translator:
     def value(self, target: _Target, value: Any, path: str) -> Any:
         if isinstance(value, (Mapping, *_SEQUENCES)):
             self.scan(value, path)
-        return target.coerce(value, path)
+        if self.prohibit_hidden and target.item_meta is not None:
+            self.refuse_hidden_document(target, target.item_meta, value, path)
+        return _storable(target.coerce(value, path), path)
+
+    def refuse_hidden_document(
+        self, target: _Target, item_meta: ModelMeta, value: Any, path: str
+    ) -> None:
+        """A whole embedded document compares every property, hidden ones included (the
+        default of one not given): an oracle of hidden values, refused when prohibited."""
+        items = value if isinstance(value, _SEQUENCES) else [value]
+        if not any(isinstance(item, (Mapping, BaseModel)) for item in items):
+            return
+        hidden = _hidden_within(item_meta)
+        if hidden is not None:
+            raise InvalidFilterError(
+                path,
+                f"{target.label}: comparing whole documents compares {hidden}, "
+                "which is hidden, and this repository was made with "
+                "prohibit_hidden_in_query=True; compare its other properties one by one",
+            )
 
     def operators(
         self, target: _Target, operators: Mapping[Any, Any], path: str
@@ -543,8 +644,7 @@ class _Translator:
                         here, f"unknown operator {name!r}; allowed: {_LOOPBACK_OPERATORS}"
                     )
                 self.refuse_dollar(name, here)
-                self.scan(argument, here)
-                parts: dict[str, Any] = {name: argument}
+                parts: dict[str, Any] = {name: self.passthrough_value(argument, here)}
             else:
                 if op.extended:
                     self.refuse_dollar(name, here)
@@ -589,8 +689,7 @@ class _Translator:
                 if len(groups) > 1:
                     raise InvalidFilterError(path, "conflicting operators inside $not")
                 return {"$not": groups[0]}
-            self.scan(argument, path)
-            return {"$not": argument}
+            return {"$not": self.passthrough_value(argument, path)}
         if mode == "elem":
             return {"$elemMatch": self.elem_match(target, argument, path)}
         raise InvalidFilterError(path, f"{op.mongo or mode} is not allowed here")
@@ -602,8 +701,7 @@ class _Translator:
             return self.clause(target.item_meta, argument, path)
         if target.holds_documents and not any(_is_operator(key) for key in argument):
             # Documents of no known model: a where clause in field names, kept as given.
-            self.scan(argument, path)
-            return dict(argument)
+            return dict(self.passthrough_value(argument, path))
         groups = self.operators(target.item_target(), argument, path)
         if len(groups) > 1:
             raise InvalidFilterError(path, "conflicting operators inside $elemMatch")
@@ -672,6 +770,7 @@ def _field_of(meta: ModelMeta, name: str, path: str) -> tuple[str, bool]:
     if found is not None:
         return found.field, found.hidden
     if meta.strict is False:
+        _check_name(name, path)
         return name, False
     raise InvalidFilterError(
         path, f"{meta.name} has no property {name!r}; known: {', '.join(meta.properties)}"

@@ -9,14 +9,20 @@ are collected before raising.
 
 from __future__ import annotations
 
+import decimal
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any, Literal, TypeVar
 
+import bson
+import bson.errors
+from bson import Binary, Decimal128, ObjectId
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
-from .codec import encode_value
+from .codec import encode_any, encode_value
 from .errors import ErrorDetail, ValidationError
 from .metadata import ID_FIELD, ModelMeta, PropertyMeta, meta_of
 
@@ -51,6 +57,8 @@ _NUMERIC_OPERATORS = frozenset(["$inc", "$mul"])
 _ARRAY_OPERATORS = frozenset(["$push", "$addToSet", "$pull"])
 
 _NO_ID = object()
+_MIN_INT64 = -(2**63)
+_MAX_INT64 = 2**63 - 1
 
 
 class _Problems:
@@ -91,40 +99,148 @@ class _Problems:
             raise ValidationError(self.meta.name, self.details)
 
 
+def _is_utf8(text: str) -> bool:
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate, as JSON's "\ud800" gives
+        return False
+    return True
+
+
+def _name_problem(key: Any) -> str | None:
+    """Why ``key`` cannot be a stored name, or None when it can."""
+    if not isinstance(key, str) or key.startswith("$") or "." in key:
+        return "names may not start with '$' or contain '.'"
+    if not key:
+        return "names may not be empty"
+    if "\x00" in key:
+        return "names may not contain a NUL byte"
+    if not _is_utf8(key):
+        return "names must be valid UTF-8 text"
+    return None
+
+
 def _bad_name(key: Any) -> bool:
-    return not isinstance(key, str) or key.startswith("$") or "." in key
+    return _name_problem(key) is not None
+
+
+# Types whose values hold no names and need no walking.
+_LEAVES: frozenset[type] = frozenset(
+    [str, int, float, bool, type(None), datetime, date, uuid.UUID, ObjectId, decimal.Decimal]
+)
+_LEAVES |= {bytes, Decimal128, Binary}
+
+
+def _has_bad_name(value: Any) -> bool:
+    """Whether any key of ``value`` (at any depth) is refused; walks containers only."""
+    pending = [value]
+    while pending:
+        current = pending.pop()
+        kind = type(current)
+        if kind is dict:
+            for key, item in current.items():
+                if (
+                    key.__class__ is not str
+                    or not key
+                    or key[0] == "$"
+                    or "." in key
+                    or "\x00" in key
+                    or not (key.isascii() or _is_utf8(key))
+                ):
+                    return True
+                if type(item) not in _LEAVES:
+                    pending.append(item)
+        elif kind is list or kind is tuple:
+            pending.extend(item for item in current if type(item) not in _LEAVES)
+        elif isinstance(current, BaseModel):
+            pending.append(current.__dict__)
+            if current.__pydantic_extra__:
+                pending.append(current.__pydantic_extra__)
+        elif isinstance(current, Mapping):
+            pending.append(dict(current))
+        elif isinstance(current, set | frozenset):
+            pending.append(list(current))
+    return False
 
 
 def check_names(value: Any, path: str, problems: _Problems) -> Any:
-    """Refuse keys that start with ``$`` or contain ``.``, at any depth of the data;
+    """Refuse keys that start with ``$`` or contain ``.`` (or are empty, hold a NUL byte or
+    are not valid UTF-8), at any depth of the data; returns the data without them (so each
+    problem is reported once). Clean data (the usual case) is returned as it is after one
+    walk over its containers."""
+    if not _has_bad_name(value):
+        return value
+    return _clean_names(value, path, problems)
+
+
+def _clean_names(value: Any, path: str, problems: _Problems) -> Any:
+    """The slow path of :func:`check_names`: reports each refused key with its path and
     returns the data without them (so each problem is reported once)."""
     if isinstance(value, BaseModel):
         extra = value.__pydantic_extra__
         if extra:
-            check_names(extra, path, problems)
+            _clean_names(extra, path, problems)
         for name in type(value).model_fields:
-            check_names(value.__dict__.get(name), f"{path}.{name}" if path else name, problems)
+            _clean_names(value.__dict__.get(name), f"{path}.{name}" if path else name, problems)
         return value
     if isinstance(value, Mapping):
         clean: dict[Any, Any] = {}
         for key, item in value.items():
             where = f"{path}.{key}" if path else str(key)
-            if _bad_name(key):
-                problems.add(
-                    where,
-                    "invalid-name",
-                    f"name {key!r} is not allowed (names may not start with '$' or contain '.')",
-                    item,
-                )
+            reason = _name_problem(key)
+            if reason is not None:
+                problems.add(where, "invalid-name", f"name {key!r} is not allowed ({reason})", item)
             else:
-                clean[key] = check_names(item, where, problems)
+                clean[key] = _clean_names(item, where, problems)
         return clean
     if isinstance(value, list | tuple):
         return type(value)(
-            check_names(item, f"{path}.{index}" if path else str(index), problems)
+            _clean_names(item, f"{path}.{index}" if path else str(index), problems)
             for index, item in enumerate(value)
         )
     return value
+
+
+def check_storable(value: Any, path: str, problems: _Problems) -> None:
+    """Report validated values BSON cannot hold, at any depth: integers beyond 64 bits,
+    text that is not valid UTF-8, decimals beyond Decimal128's 34 digits. The BSON encoder
+    (C) tries the value first; the walk in Python runs only to say where a problem is."""
+    try:
+        bson.encode({"value": encode_any(value)})
+    except (bson.errors.BSONError, OverflowError, decimal.DecimalException, ValueError):
+        before = len(problems.details)
+        _find_unstorable(value, path, problems)
+        if len(problems.details) == before:
+            raise
+    return
+
+
+def _find_unstorable(value: Any, path: str, problems: _Problems) -> None:
+    """Report validated values BSON cannot hold, at any depth: integers beyond 64 bits,
+    text that is not valid UTF-8, decimals beyond Decimal128's 34 digits."""
+    if isinstance(value, str):
+        if not _is_utf8(value):
+            problems.add(path, "type", "is not valid UTF-8 text (a lone surrogate)", value)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        if not _MIN_INT64 <= value <= _MAX_INT64:
+            problems.add(path, "type", "is beyond the 64-bit integers MongoDB stores", value)
+    elif isinstance(value, decimal.Decimal):
+        try:
+            Decimal128(value)
+        except decimal.DecimalException:
+            problems.add(path, "type", "has more digits than Decimal128 stores (34)", value)
+    elif isinstance(value, BaseModel):
+        _find_unstorable(value.__dict__, path, problems)
+        if value.__pydantic_extra__:
+            _find_unstorable(value.__pydantic_extra__, path, problems)
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            _find_unstorable(item, f"{path}.{key}" if path else str(key), problems)
+    elif isinstance(value, list | tuple | set | frozenset):
+        for index, item in enumerate(value):
+            _find_unstorable(item, f"{path}.{index}" if path else str(index), problems)
 
 
 def _raw_data(meta: ModelMeta, data: Mapping[str, Any] | BaseModel) -> dict[str, Any]:
@@ -262,6 +378,8 @@ def _prepare(
     for name, value in (scope_values or {}).items():
         raw.setdefault(name, value)
     instance = _validate_whole(cls, raw, problems)
+    if instance is not None:
+        check_storable(instance, "", problems)
     if scope_values:
         values = (
             instance.__dict__ if instance is not None else _scoped_values(meta, raw, scope_values)
@@ -351,6 +469,7 @@ def validate_update(
             values[name] = prop.adapter.validate_python(value)
         except PydanticValidationError as error:
             problems.add_pydantic(error, prefix=name)
+    check_storable(values, "", problems)
     if scope_values:
         _scope_conflicts(meta, values, scope_values, problems)
     if not values and not operators and not problems.details:
@@ -388,6 +507,11 @@ def _operator(
                 where, "unknown-property", f"{path!r} is not a property path of the model", value
             )
             continue
+        bad = [reason for segment in path.split(".") if (reason := _name_problem(segment))]
+        if bad:
+            # below a dict or Any every segment passes: "extra.$where", "extra..x"
+            problems.add(where, "invalid-name", f"path {path!r} is not allowed ({bad[0]})", value)
+            continue
         prop = resolved.property
         if prop is not None and prop.is_id:
             problems.add(where, "immutable", "the id of a stored entity cannot change", value)
@@ -396,8 +520,9 @@ def _operator(
         if top in scope_values:
             problems.add(where, "scope-conflict", "is fixed by this repository's scope", value)
             continue
-        converted = _operator_value(operator, resolved, prop, value, where, problems)
+        converted = _operator_value(meta, operator, path, resolved, prop, value, where, problems)
         if converted is not _INVALID:
+            check_storable(converted, where, problems)
             out[resolved.field_path] = converted
 
 
@@ -405,7 +530,9 @@ _INVALID = object()
 
 
 def _operator_value(
+    meta: ModelMeta,
     operator: str,
+    path: str,
     resolved: Any,
     prop: PropertyMeta | None,
     value: Any,
@@ -432,9 +559,14 @@ def _operator_value(
             return _INVALID
         return value
     if operator in _ARRAY_OPERATORS:
+        is_condition = isinstance(value, Mapping) and not isinstance(value, BaseModel)
+        if operator == "$pull" and is_condition and info.kind in ("list", "any"):
+            return _pull_condition(meta, path, resolved, value, where, problems)
         if info.kind != "list" or info.item is None:
             if info.kind == "any":
-                return value
+                if is_condition and set(value) == {"$each"}:
+                    return {"$each": check_names(value["$each"], f"{where}.$each", problems)}
+                return check_names(value, where, problems)
             problems.add(where, "type", f"{operator} needs a list property", value)
             return _INVALID
         from pydantic import TypeAdapter
@@ -442,8 +574,6 @@ def _operator_value(
         item_info = info.item
         annotation = item_info.model or item_info.python or Any
         adapter = TypeAdapter(annotation)
-        if operator == "$pull" and isinstance(value, Mapping) and not isinstance(value, BaseModel):
-            return value
         if isinstance(value, Mapping) and "$each" in value and operator != "$pull":
             items = value["$each"]
             if not isinstance(items, list | tuple):
@@ -454,19 +584,58 @@ def _operator_value(
     # $set, $min, $max: one value of the property's type.
     if prop is not None:
         try:
-            return encode_value(info, prop.adapter.validate_python(value))
+            return _storable_encoded(info, prop.adapter.validate_python(value), where, problems)
         except PydanticValidationError as error:
             problems.add_pydantic(error, prefix=where)
             return _INVALID
-    return value
+    return check_names(value, where, problems)
+
+
+def _storable_encoded(info: Any, value: Any, where: str, problems: _Problems) -> Any:
+    """The BSON form of a validated value, or _INVALID when BSON cannot hold it."""
+    before = len(problems.details)
+    check_storable(value, where, problems)
+    return encode_value(info, value) if len(problems.details) == before else _INVALID
 
 
 def _one(adapter: Any, info: Any, value: Any, where: str, problems: _Problems) -> Any:
     try:
-        return encode_value(info, adapter.validate_python(value))
+        return _storable_encoded(info, adapter.validate_python(value), where, problems)
     except PydanticValidationError as error:
         problems.add_pydantic(error, prefix=where)
         return None
+
+
+def _pull_condition(
+    meta: ModelMeta,
+    path: str,
+    resolved: Any,
+    condition: Mapping[str, Any],
+    where: str,
+    problems: _Problems,
+) -> Any:
+    """A ``$pull`` condition is a query on the array's items, translated as a filter is:
+    a where clause on the items' model, else the operators of the property itself
+    (names mapped, values coerced; server-side JavaScript refused)."""
+    from .errors import InvalidFilterError
+    from .filters import translate_where
+
+    item = resolved.type.item
+    try:
+        if item is not None and item.kind == "model" and item.model is not None:
+            item_meta = meta_of(item.model)
+            assert item_meta is not None
+            return translate_where(item_meta, condition, allow_extended_operators=True)
+        query = translate_where(meta, {path: condition}, allow_extended_operators=True)
+    except InvalidFilterError as error:
+        problems.add(where, "invalid-condition", f"{error.reason} (at {error.path})", condition)
+        return _INVALID
+    if set(query) != {resolved.field_path}:
+        problems.add(
+            where, "invalid-condition", "conflicting operators in one condition", condition
+        )
+        return _INVALID
+    return query[resolved.field_path]
 
 
 def validate_input(
