@@ -23,6 +23,7 @@ which the repository maps to property names. Other driver errors pass unchanged.
 from __future__ import annotations
 
 import ast
+import contextlib
 import copy
 import datetime
 import inspect
@@ -230,8 +231,20 @@ class DatabaseAdapter:
         session = await _resolve(self.raw.client.start_session())
         async with session:
             transaction = await _resolve(session.start_transaction())
-            async with transaction:
-                yield session
+            committing = False
+            try:
+                async with transaction:
+                    yield session
+                    committing = True
+            except PyMongoError as error:
+                if committing and not error.has_error_label("UnknownTransactionCommitResult"):
+                    # The commit was refused: the driver takes the transaction as ended and
+                    # sends no abort, so the server would keep it (and its locks) open.
+                    with contextlib.suppress(PyMongoError):
+                        await _resolve(
+                            self.raw.client.admin.command("endSessions", [session.session_id])
+                        )
+                raise
 
     async def drop(self) -> None:
         """Drop the whole database."""
