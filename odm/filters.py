@@ -184,19 +184,27 @@ def _hidden_reason(label: str) -> str:
 _HIDDEN_WITHIN = "odm.filters.hidden_within"
 
 
-def _hidden_within(meta: ModelMeta, depth: int = 0) -> str | None:
-    """A hidden property of ``meta`` or of a model embedded in it (``Address.code``)."""
-    if _HIDDEN_WITHIN in meta.cache:
-        found: str | None = meta.cache[_HIDDEN_WITHIN]
-        return found
-    found = f"{meta.name}.{min(meta.hidden)}" if meta.hidden else None
-    for prop in meta.properties.values():
-        for embedded in prop.type.models if found is None and depth < 8 else ():
-            nested = meta_of(embedded)
-            if nested is not None and nested is not meta:
-                found = found or _hidden_within(nested, depth + 1)
-    meta.cache[_HIDDEN_WITHIN] = found
+def _hidden_within(meta: ModelMeta) -> str | None:
+    """A hidden property of ``meta`` or of a model embedded in it, at any depth
+    (``Address.code``); None when there is none."""
+    if _HIDDEN_WITHIN not in meta.cache:
+        meta.cache[_HIDDEN_WITHIN] = _find_hidden(meta, set())
+    found: str | None = meta.cache[_HIDDEN_WITHIN]
     return found
+
+
+def _find_hidden(meta: ModelMeta, seen: set[int]) -> str | None:
+    if meta.hidden:
+        return f"{meta.name}.{min(meta.hidden)}"
+    seen.add(id(meta))
+    for prop in meta.properties.values():
+        for embedded in prop.type.models:
+            nested = meta_of(embedded)
+            if nested is not None and id(nested) not in seen:
+                found = _find_hidden(nested, seen)
+                if found is not None:
+                    return found
+    return None
 
 
 def _join(path: str, key: object) -> str:
@@ -220,6 +228,14 @@ def _check_name(name: Any, path: str) -> None:
     if "\x00" in name:
         raise InvalidFilterError(path, f"the name {_show(name)} contains a NUL byte")
     _check_text(name, path, "the name")
+
+
+def _check_path(name: str, path: str) -> None:
+    """Refuse a property path that cannot name a field: what ``_check_name`` refuses, and
+    an empty segment (``a..b``, which the server refuses in a sort)."""
+    _check_name(name, path)
+    if "" in name.split("."):
+        raise InvalidFilterError(path, f"{_show(name)} has an empty segment")
 
 
 def _storable(value: Any, path: str) -> Any:
@@ -516,7 +532,8 @@ class _Translator:
             for key, item in value.items():
                 here = _join(path, key)
                 if isinstance(key, str):
-                    self.refuse_dollar(key, here)
+                    for segment in key.split("."):  # "a.$where" too
+                        self.refuse_dollar(segment, here)
                 self.scan(item, here)
         elif isinstance(value, (*_SEQUENCES, set, frozenset)):
             for index, item in enumerate(value):
@@ -526,7 +543,13 @@ class _Translator:
         """An argument sent as given (an unlisted ``$`` operator's): scanned, BSON-encoded
         as an ``Any`` property's value is, and checked storable."""
         self.scan(value, path)
-        return _storable(encode_any(value), path)
+        try:
+            encoded = encode_any(value)
+        except ArithmeticError as error:  # Decimal128 refuses 35+ digits
+            raise InvalidFilterError(
+                path, f"{_show(value)} cannot be stored in MongoDB ({error!r})"
+            ) from None
+        return _storable(encoded, path)
 
     def clause(self, meta: ModelMeta, clause: Any, path: str) -> dict[str, Any]:
         if not isinstance(clause, Mapping):
@@ -563,6 +586,7 @@ class _Translator:
         return [self.clause(meta, item, _join(path, i)) for i, item in enumerate(value)]
 
     def target(self, meta: ModelMeta, key: str, path: str) -> _Target:
+        _check_path(key, path)
         if "$" in key:
             for segment in key.split("."):
                 if segment.startswith("$"):
@@ -573,9 +597,8 @@ class _Translator:
                 raise InvalidFilterError(
                     path,
                     f"{meta.name} has no property {key!r} (strict mode {self.meta.strict!r}); "
-                    f"known: {', '.join(meta.properties)}",
+                    f"known: {', '.join(n for n, p in meta.properties.items() if not p.hidden)}",
                 )
-            _check_name(key, path)
             found = _passthrough_target(meta, key)
         if found.hidden and self.prohibit_hidden:
             raise InvalidFilterError(path, _hidden_reason(found.label))
@@ -766,11 +789,11 @@ def _field_of(meta: ModelMeta, name: str, path: str) -> tuple[str, bool]:
     """The field path of a property path in order/fields, and whether it is hidden."""
     if any(segment.startswith("$") for segment in name.split(".")):
         raise InvalidFilterError(path, f"{name!r}: names starting with '$' are not properties")
+    _check_path(name, path)
     found = _target(meta, name)
     if found is not None:
         return found.field, found.hidden
     if meta.strict is False:
-        _check_name(name, path)
         return name, False
     raise InvalidFilterError(
         path, f"{meta.name} has no property {name!r}; known: {', '.join(meta.properties)}"

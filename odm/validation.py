@@ -209,12 +209,34 @@ def check_storable(value: Any, path: str, problems: _Problems) -> None:
     (C) tries the value first; the walk in Python runs only to say where a problem is."""
     try:
         bson.encode({"value": encode_any(value)})
-    except (bson.errors.BSONError, OverflowError, decimal.DecimalException, ValueError):
+    except (bson.errors.BSONError, OverflowError, decimal.DecimalException, ValueError) as error:
         before = len(problems.details)
         _find_unstorable(value, path, problems)
-        if len(problems.details) == before:
-            raise
-    return
+        if len(problems.details) == before:  # a value of a type BSON does not know
+            _locate_unencodable(value, path, problems, error)
+
+
+def _locate_unencodable(value: Any, path: str, problems: _Problems, error: Exception) -> None:
+    items: Any = ()
+    if isinstance(value, BaseModel):
+        items = value.__dict__.items()
+    elif isinstance(value, Mapping):
+        items = value.items()
+    found = False
+    for key, item in items:
+        try:
+            bson.encode({"value": encode_any(item)})
+        except (
+            bson.errors.BSONError,
+            OverflowError,
+            decimal.DecimalException,
+            ValueError,
+        ) as inner:
+            where = f"{path}.{key}" if path else str(key)
+            problems.add(where, "type", f"cannot be stored in MongoDB ({inner})", item)
+            found = True
+    if not found:
+        problems.add(path, "type", f"cannot be stored in MongoDB ({error})", value)
 
 
 def _find_unstorable(value: Any, path: str, problems: _Problems) -> None:

@@ -87,7 +87,7 @@ class Row(Entity):
 
 
 @model(collection="h_counters")
-class Counter(Entity):
+class Meter(Entity):
     name: str
     n: int = 0
 
@@ -104,3 +104,11 @@ class Job(Entity):
 class Account(Entity):
     email: str = prop(unique=True)
     name: str = ""
+
+
+@model(collection="h_blobs")
+class Blob(Entity):
+    """Large documents: a create_all of ~50 of them is split into two insert commands."""
+
+    seq: int
+    blob: str = ""

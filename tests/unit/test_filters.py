@@ -556,6 +556,12 @@ def test_extended_unknown_names_still_checked_under_strict() -> None:
 # --- hidden properties --------------------------------------------------------------
 
 
+def test_unknown_property_error_lists_no_hidden_property() -> None:
+    error = refused({"nope": 1})
+    assert "known: " in error.reason and "email" in error.reason
+    assert "password" not in error.reason  # the message may reach a REST client
+
+
 def test_hidden_properties_may_be_queried_by_default() -> None:
     assert where({"password": "x", "address.code": "c"}) == {"password": "x", "address.code": "c"}
 

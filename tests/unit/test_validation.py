@@ -667,3 +667,14 @@ def test_caller_supplied_generated_id_must_be_object_id_text() -> None:
     ]
     oid = ObjectId()
     assert Ticket.validate_input({"id": oid, "title": "t"})["id"] == str(oid)
+
+
+def test_a_value_bson_cannot_encode_is_a_validation_error_naming_the_property() -> None:
+    class Holder(Entity):
+        payload: Any = None
+
+    with pytest.raises(ValidationError) as caught:
+        Holder.validate_input({"payload": object()})
+    [detail] = caught.value.details
+    assert (detail["path"], detail["code"]) == ("payload", "type")
+    assert detail["message"].startswith("Holder.payload: cannot be stored in MongoDB")
