@@ -272,15 +272,10 @@ class CollectionAdapter:
     async def insert_one(self, doc: dict[str, Any], *, session: Any = None) -> Any:
         """Insert ``doc`` (an ``_id`` is added to it when missing); return its ``_id``."""
         _ensure_id(doc)
-        try:
-            result = await self.raw.insert_one(doc, **_session_option(session))
-        except PyMongoError as exc:
-            reported = _duplicate_key_report(exc)
-            if reported is None:
-                raise
-            raise await self._duplicate_key_info(
-                reported, _fixed_candidates([(doc, _NO_ID)])
-            ) from exc
+        result = await self._write(
+            self.raw.insert_one(doc, **_session_option(session)),
+            lambda: _fixed_candidates([(doc, _NO_ID)]),
+        )
         return result.inserted_id
 
     async def insert_many(self, docs: list[dict[str, Any]], *, session: Any = None) -> list[Any]:
@@ -319,47 +314,30 @@ class CollectionAdapter:
         session: Any = None,
     ) -> int:
         """Update the first matching document; return the matched count (0 or 1)."""
-        try:
-            result = await self.raw.update_one(
-                query, update, upsert=upsert, **_session_option(session)
-            )
-        except PyMongoError as exc:
-            reported = _duplicate_key_report(exc)
-            if reported is None:
-                raise
-            raise await self._duplicate_key_info(
-                reported, self._updated_candidates(query, update, upsert=upsert, many=False)
-            ) from exc
+        result = await self._write(
+            self.raw.update_one(query, update, upsert=upsert, **_session_option(session)),
+            lambda: self._updated_candidates(query, update, upsert=upsert, many=False),
+        )
         return int(result.matched_count)
 
     async def update_many(
         self, query: Mapping[str, Any], update: Mapping[str, Any], *, session: Any = None
     ) -> int:
         """Update every matching document; return the matched count."""
-        try:
-            result = await self.raw.update_many(query, update, **_session_option(session))
-        except PyMongoError as exc:
-            reported = _duplicate_key_report(exc)
-            if reported is None:
-                raise
-            raise await self._duplicate_key_info(
-                reported, self._updated_candidates(query, update, upsert=False, many=True)
-            ) from exc
+        result = await self._write(
+            self.raw.update_many(query, update, **_session_option(session)),
+            lambda: self._updated_candidates(query, update, upsert=False, many=True),
+        )
         return int(result.matched_count)
 
     async def replace_one(
         self, query: Mapping[str, Any], doc: dict[str, Any], *, session: Any = None
     ) -> int:
         """Replace the first matching document with ``doc``; return the matched count."""
-        try:
-            result = await self.raw.replace_one(query, doc, **_session_option(session))
-        except PyMongoError as exc:
-            reported = _duplicate_key_report(exc)
-            if reported is None:
-                raise
-            raise await self._duplicate_key_info(
-                reported, self._replaced_candidates(query, doc)
-            ) from exc
+        result = await self._write(
+            self.raw.replace_one(query, doc, **_session_option(session)),
+            lambda: self._replaced_candidates(query, doc),
+        )
         return int(result.matched_count)
 
     async def find_one_and_update(
@@ -382,18 +360,10 @@ class CollectionAdapter:
         }
         if sort:
             options["sort"] = list(sort)
-        try:
-            document: dict[str, Any] | None = await self.raw.find_one_and_update(
-                query, update, **options
-            )
-        except PyMongoError as exc:
-            reported = _duplicate_key_report(exc)
-            if reported is None:
-                raise
-            raise await self._duplicate_key_info(
-                reported,
-                self._updated_candidates(query, update, upsert=upsert, many=False, sort=sort),
-            ) from exc
+        document: dict[str, Any] | None = await self._write(
+            self.raw.find_one_and_update(query, update, **options),
+            lambda: self._updated_candidates(query, update, upsert=upsert, many=False, sort=sort),
+        )
         return document
 
     async def delete_one(self, query: Mapping[str, Any], *, session: Any = None) -> int:
@@ -526,6 +496,21 @@ class CollectionAdapter:
                 raise
 
     # -- duplicate keys -----------------------------------------------------------------
+
+    async def _write(
+        self,
+        write: Awaitable[Any],
+        candidates: Callable[[], Callable[[], Awaitable[list[tuple[dict[str, Any], Any]]]]],
+    ) -> Any:
+        """Await one write command; a duplicate-key error becomes :class:`DuplicateKeyInfo`
+        (``candidates`` gives the documents the write wanted to store), others pass."""
+        try:
+            return await write
+        except PyMongoError as exc:
+            reported = _duplicate_key_report(exc)
+            if reported is None:
+                raise
+            raise await self._duplicate_key_info(reported, candidates()) from exc
 
     async def _duplicate_key_info(
         self,
