@@ -51,7 +51,11 @@ def test_the_whole_harness_runs_on_the_embedded_server(tmp_path: Path) -> None:
         assert odm_rows and all(row["median_s"] > 0 for row in odm_rows), task_name
     assert "odmantic" in results["tasks"]["update_all"]["skipped"]  # it has no bulk update
     assert results["memory"]["odm · pymongo"]["full"]["count"] == TINY["iterate_size"]
-    assert all(target["met"] in (True, False) for target in results["targets"])
+    # every target is judged, except one against a peer that is not installed
+    missing_peers = set(results["tasks"]["encode"].get("skipped", {}))
+    for target in results["targets"]:
+        judged = target["met"] in (True, False)
+        assert judged or (target["id"] == "encode_vs_beanie" and "beanie" in missing_peers), target
 
     written = bench.write_reports(results, tmp_path)
 
