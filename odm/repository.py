@@ -352,10 +352,8 @@ class Repository(Generic[E]):
         if filter is not None and not isinstance(filter, Mapping):
             raise InvalidFilterError("", f"a filter is a mapping, not {type(filter).__name__}")
         if id is not None:
-            assert self.meta.id is not None
-            self._id_where(id)  # an id that cannot be one of this model is not found
+            id_where = self._possible_id(id)
             where = (filter or {}).get("where")
-            id_where = {self.meta.id.name: id}
             filter = {**(filter or {}), "where": {"and": [id_where, where]} if where else id_where}
         return self._translate(filter)
 
@@ -381,9 +379,9 @@ class Repository(Generic[E]):
             prohibit_hidden=self.prohibit_hidden_in_query,
         )
 
-    def _id_where(self, id: Any) -> dict[str, Any]:
-        """The query of one id within the scope; an id that cannot be an id of this model
-        matches nothing, so it is reported as not found."""
+    def _possible_id(self, id: Any) -> dict[str, Any]:
+        """``{id property: id}``; an id that cannot be an id of this model matches
+        nothing, so it is reported as not found."""
         assert self.meta.id is not None
         if id is None:
             raise EntityNotFoundError(self.meta.name, id)
@@ -392,7 +390,11 @@ class Repository(Generic[E]):
             translate_where(self.meta, where)
         except InvalidFilterError:
             raise EntityNotFoundError(self.meta.name, id) from None
-        return self._where(where)
+        return where
+
+    def _id_where(self, id: Any) -> dict[str, Any]:
+        """The query of one id within the scope."""
+        return self._where(self._possible_id(id))
 
     def _update_plan(self, data: Mapping[str, Any], **target: Any) -> UpdatePlan:
         return validate_update(

@@ -305,7 +305,7 @@ def _unknown(meta: ModelMeta, raw: dict[str, Any], problems: _Problems) -> None:
             raw.pop(key)
 
 
-def _same_id(prop: PropertyMeta, given: Any, target: Any) -> bool:
+def _same_id(given: Any, target: Any) -> bool:
     return given == target or str(given) == str(target)
 
 
@@ -328,7 +328,7 @@ def _check_id(
                 given,
             )
         return
-    if target_id is not _NO_ID and given is not None and _same_id(prop, given, target_id):
+    if target_id is not _NO_ID and given is not None and _same_id(given, target_id):
         if mode == "update":
             raw.pop(prop.name)
         return
