@@ -15,7 +15,7 @@ from .errors import (
     ValidationError,
 )
 from .indexes import migrate
-from .model import Entity, Model, model
+from .models import Entity, Model, model
 from .properties import prop
 from .repository import Repository
 from .schema import get_json_schema

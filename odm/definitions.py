@@ -46,7 +46,7 @@ from pydantic_core import PydanticUndefined, to_json, to_jsonable_python
 
 from .errors import ModelDefinitionError
 from .metadata import ModelMeta, PropertyMeta, meta_of
-from .model import Entity, Model, model
+from .models import Entity, Model, model
 from .properties import DEFAULT_FNS, prop
 from .types import TypeInfo, bson_annotation
 

@@ -18,7 +18,7 @@ from odm.definitions import (
 )
 from odm.errors import ModelDefinitionError
 from odm.metadata import ModelMeta, PropertyMeta
-from odm.model import Entity, Model, model
+from odm.models import Entity, Model, model
 from odm.properties import PropertyOptions, prop
 from odm.types import TypeInfo
 
@@ -45,6 +45,7 @@ CUSTOMER = {
         "tags": {"type": ["string"]},
         "address": {"type": "Address"},
         "password": "string",
+        "deleted": {"type": "boolean", "default": False},
     },
     "settings": {
         "strict": "filter",
@@ -94,7 +95,7 @@ def test_spec_example_builds_an_entity_with_its_settings(address: type[Model]) -
 def test_spec_example_properties_are_mapped(address: type[Model]) -> None:
     customer = define_model(CUSTOMER)
     p = props(customer)
-    assert list(p) == ["id", "email", "created", "tags", "address", "password"]
+    assert list(p) == ["id", "email", "created", "tags", "address", "password", "deleted"]
     assert meta(customer).id is p["id"]
     assert p["id"].field_name == "_id"
     assert p["id"].options == PropertyOptions(id=True, generated=True)
@@ -130,6 +131,7 @@ def test_spec_example_instances_behave(address: type[Model]) -> None:
         "created": dt.datetime(2024, 5, 1, tzinfo=dt.UTC),
         "tags": None,
         "address": {"street": "1 Main St", "city": "Paris", "zip_code": "75001"},
+        "deleted": False,
     }
     assert isinstance(customer(email="x@y.z").created, dt.datetime)
     with pytest.raises(pydantic.ValidationError):
@@ -677,6 +679,7 @@ def test_model_definition_of_a_defined_model_gives_the_definition_back(
             "tags": {"type": ["string"]},
             "address": {"type": "Address"},
             "password": {"type": "string"},
+            "deleted": {"type": "boolean", "default": False},
         },
         "settings": {
             "strict": "filter",

@@ -15,7 +15,7 @@ from pydantic import TypeAdapter
 
 from odm.codec import decode, decode_trusted, encode
 from odm.errors import ModelDefinitionError, ValidationError
-from odm.model import Entity, Model, model
+from odm.models import Entity, Model, model
 from odm.properties import prop
 
 

@@ -44,7 +44,7 @@ def test_every_public_name_imports() -> None:
 
 def test_public_names_are_the_model_layer_objects() -> None:
     from odm.errors import ODMError, ValidationError
-    from odm.model import Entity, Model, model
+    from odm.models import Entity, Model, model
     from odm.properties import prop
 
     assert odm.Model is Model

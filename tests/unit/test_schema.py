@@ -11,7 +11,7 @@ from bson import ObjectId
 from pydantic import BaseModel, Field
 
 from odm.errors import ModelDefinitionError
-from odm.model import Entity, Model, model
+from odm.models import Entity, Model, model
 from odm.properties import prop
 from odm.schema import get_json_schema
 
