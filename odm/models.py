@@ -33,6 +33,8 @@ def _compile(
     """Compile ``cls`` and check what needs the finished class: its indexes and scope."""
     meta = compile_model(cls, is_entity=cls.__odm_entity__, declared=declared)
     if cls.__pydantic_fields_complete__:
+        if namespace is not None:
+            _complete_embedded(meta, namespace)
         if cls.__pydantic_complete__:
             # odm's rewritten fields replace the ones pydantic built the schema with
             cls.model_rebuild(force=True, _parent_namespace_depth=0, _types_namespace=namespace)
@@ -40,6 +42,17 @@ def _compile(
             declared_indexes(meta)
         _check_scope(meta)
     return meta
+
+
+def _complete_embedded(meta: ModelMeta, namespace: Mapping[str, Any]) -> None:
+    """Resolve the embedded models still waiting for names in the namespace that just
+    completed ``meta``'s class, so its schema embeds their odm fields, not pydantic's."""
+    for prop in meta.properties.values():
+        for nested in prop.type.models:
+            if issubclass(nested, Model) and not nested.__pydantic_fields_complete__:
+                nested.model_rebuild(
+                    raise_errors=False, _parent_namespace_depth=0, _types_namespace=namespace
+                )
 
 
 def _check_scope(meta: ModelMeta) -> None:
