@@ -822,6 +822,78 @@ def test_unknown_model_setting_is_a_definition_error() -> None:
             x: str
 
 
+def test_unknown_prop_option_is_a_definition_error() -> None:
+    with pytest.raises(
+        ModelDefinitionError, match=r"Thing.email: unknown prop\(\) option\(s\) \['uniqe'\]"
+    ):
+
+        class Thing(Entity):
+            email: str = prop(uniqe=True)  # type: ignore[call-arg]
+
+
+def test_pydantic_field_options_prop_passes_on_are_enforced() -> None:
+    class Thing(Model):
+        size: int = prop(0, ge=0, title="Size")
+        code: str = prop("", max_length=3)
+
+    assert Thing.model_json_schema()["properties"]["size"]["title"] == "Size"
+    assert [d["path"] for d in details_of(Thing, {"size": -1, "code": "abcd"})] == ["size", "code"]
+
+
+@pytest.mark.parametrize(
+    ("scope", "message"),
+    [
+        ({"where": {"nope": 1}}, r"scope\.where\.nope: Thing has no property 'nope'"),
+        ({"where": {"size": {"gt": "big"}}}, r"scope\.where\.size\.gt: .*not a valid"),
+        ({"where": {"size": {"between": 3}}}, r"scope\.where\.size\.between"),
+        ({"order": "nope DESC"}, r"scope\.order"),
+        ({"fields": ["nope"]}, r"scope\.fields"),
+        ({"limit": 0}, r"scope\.limit"),
+        ({"wher": {}}, r"unknown filter key 'wher'"),
+    ],
+)
+def test_bad_scope_is_a_definition_error_when_the_class_is_created(
+    scope: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(
+        ModelDefinitionError, match=r"Thing: the default scope is not valid: .*" + message
+    ):
+
+        @model(scope=scope)
+        class Thing(Entity):
+            size: int = 0
+
+
+def test_scope_is_checked_once_forward_references_resolve() -> None:
+    @model(scope={"where": {"part.weight": {"gt": 1}}})
+    class Crate(Entity):
+        part: Part | None = None  # not defined yet: the scope waits for it
+
+    class Part(Model):
+        weight: int = prop(field_name="w")
+
+    with pytest.raises(ModelDefinitionError, match="Box: the default scope is not valid"):
+
+        @model(scope={"where": {"part.height": 1}})
+        class Box(Entity):
+            part: Part | None = None
+
+    Crate.model_rebuild()
+    assert Crate.model_validate({"part": {"weight": 3}}).part == Part(weight=3)
+
+
+def test_bad_scope_on_a_forward_reference_fails_when_the_class_is_completed() -> None:
+    @model(scope={"where": {"item.height": 1}})
+    class Tray(Entity):
+        item: Item | None = None
+
+    class Item(Model):
+        weight: int = 0
+
+    with pytest.raises(ModelDefinitionError, match="Tray: the default scope is not valid"):
+        Tray.model_rebuild()
+
+
 @pytest.mark.parametrize("strict", ["yes", None, 1.5, "FILTER"])
 def test_bad_strict_value_is_a_definition_error(strict: Any) -> None:
     with pytest.raises(ModelDefinitionError, match="strict must be True, False or 'filter'"):
