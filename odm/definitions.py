@@ -11,12 +11,17 @@
 {'strict': 'filter', 'mongodb': {'collection': 'customers'}}
 
 Model names in a definition (``base``, property types) are looked up in the ``models=``
-mapping given to :func:`define_model`, then in a registry of every class
-:func:`define_model` built in this process (a later definition of a name replaces the
-earlier one). :func:`model_definition` gives the nested models by name only; with
-``include_models=True`` it also gives their definitions under the key ``"models"``
-(an odm extension, which :func:`define_model` reads back), so one dict rebuilds a class
-and everything it refers to.
+mapping given to :func:`define_model`, then in its :class:`ModelRegistry`: the classes
+:func:`define_model` built into it, by model name. Without ``registry=`` that is
+:data:`default_registry`. Defining a name the registry already holds raises
+``ModelDefinitionError`` unless ``replace=True``; a separate ``ModelRegistry()`` is a
+separate namespace (one per tenant, per test, or to rebuild exported definitions beside
+the originals), and ``registry.clear()`` lets its classes go.
+
+:func:`model_definition` gives the nested models by name only; with
+``include_models=True`` it also gives their definitions under the key ``"models"`` (an
+odm extension, which :func:`define_model` reads back), so one dict rebuilds a class and
+everything it refers to.
 
 Property types: ``string`` (``str``), ``number`` (``float``; ``Decimal`` with
 ``mongodb.dataType: "Decimal128"``), ``integer`` (``int``), ``boolean``, ``date``
@@ -53,7 +58,9 @@ from .types import TypeInfo, bson_annotation
 __all__ = [
     "BASES",
     "TYPE_NAMES",
+    "ModelRegistry",
     "build_model_from_instance",
+    "default_registry",
     "define_model",
     "model_definition",
     "registered_models",
@@ -156,16 +163,80 @@ _INDEX_OPTIONS = {
     "partialFilterExpression": "partial_filter",
 }
 
-_registry: dict[str, type[Model]] = {}
+
+class ModelRegistry:
+    """Model classes by model name: where :func:`define_model` registers the classes it
+    builds and finds the models a definition names.
+
+    >>> registry = ModelRegistry()
+    >>> Address = define_model({"name": "Address", "properties": {"city": "string"}},
+    ...                        registry=registry)
+    >>> registry.get("Address") is Address
+    True
+
+    It holds its classes until :meth:`remove` or :meth:`clear`.
+    """
+
+    def __init__(self) -> None:
+        self._models: dict[str, type[Model]] = {}
+
+    def register(self, cls: type[Model], *, name: str | None = None, replace: bool = False) -> None:
+        """Register ``cls`` under ``name`` (its model name by default); a name already
+        taken raises ``ModelDefinitionError`` unless ``replace=True``."""
+        key = name if name is not None else cls.odm_meta().name
+        self.check_free(key, replace=replace)
+        self._models[key] = cls
+
+    def check_free(self, name: str, *, replace: bool = False) -> None:
+        """Raise ``ModelDefinitionError`` if ``name`` is taken (and ``replace`` is False)."""
+        if not replace and name in self._models:
+            raise ModelDefinitionError(
+                f"{name}: a model of that name is already defined in this registry; pass "
+                "replace=True to replace it, or define it in another ModelRegistry()"
+            )
+
+    def get(self, name: str) -> type[Model] | None:
+        """The class registered under ``name``, or None."""
+        return self._models.get(name)
+
+    def remove(self, name: str) -> None:
+        """Forget the class registered under ``name`` (nothing if there is none)."""
+        self._models.pop(name, None)
+
+    def clear(self) -> None:
+        """Forget every registered class."""
+        self._models.clear()
+
+    def as_dict(self) -> dict[str, type[Model]]:
+        """The registered classes by name (a copy)."""
+        return dict(self._models)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._models
+
+    def __len__(self) -> int:
+        return len(self._models)
+
+    def __repr__(self) -> str:
+        return f"ModelRegistry({sorted(self._models)})"
 
 
-def registered_models() -> dict[str, type[Model]]:
-    """The classes :func:`define_model` has built, by model name (a copy)."""
-    return dict(_registry)
+#: The registry :func:`define_model` uses when given none.
+default_registry = ModelRegistry()
+
+
+def registered_models(registry: ModelRegistry | None = None) -> dict[str, type[Model]]:
+    """The classes :func:`define_model` has built into ``registry`` (the default one),
+    by model name (a copy)."""
+    return (default_registry if registry is None else registry).as_dict()
 
 
 def define_model(
-    definition: Mapping[str, Any], *, models: Mapping[str, type[BaseModel]] | None = None
+    definition: Mapping[str, Any],
+    *,
+    models: Mapping[str, type[BaseModel]] | None = None,
+    registry: ModelRegistry | None = None,
+    replace: bool = False,
 ) -> type[Model]:
     """Build a model class from a LoopBack model-definition dict.
 
@@ -174,10 +245,13 @@ def define_model(
     ``Model``). Property types and options, and settings, use LoopBack's camelCase keys
     (see the module docstring). A property that is not ``required`` and has no
     ``default`` becomes ``T | None = None``. Model names are found in ``models``, then
-    among the earlier definitions. The class is registered under its model name.
+    in ``registry`` (:data:`default_registry` when None). The class is registered there
+    under its model name, and so are the definitions under ``"models"``.
 
-    Raises ``ModelDefinitionError`` for an unknown type, base or key, or a bad option.
+    Raises ``ModelDefinitionError`` for an unknown type, base or key, a bad option, or a
+    name the registry already holds (unless ``replace=True``, which replaces it).
     """
+    registry = default_registry if registry is None else registry
     if not isinstance(definition, Mapping):
         raise ModelDefinitionError(
             f"a model definition is a mapping, not {type(definition).__name__}"
@@ -188,13 +262,16 @@ def define_model(
             f"a model definition needs a non-empty string 'name', not {name!r}"
         )
     _check_keys(name, definition, _DEFINITION_KEYS | _SETTING_KEYS, _IGNORED_MODEL_KEYS, "key")
+    registry.check_free(name, replace=replace)
     known: dict[str, type[BaseModel]] = dict(models or {})
     nested = _mapping_or_empty(definition.get("models"))
     if not isinstance(nested, Mapping):
         raise ModelDefinitionError(f"{name}: 'models' maps model names to definitions")
     for nested_name, nested_definition in nested.items():
         if nested_name not in known:
-            known[nested_name] = define_model(nested_definition, models=known)
+            known[nested_name] = define_model(
+                nested_definition, models=known, registry=registry, replace=replace
+            )
 
     properties = _mapping_or_empty(definition.get("properties"))
     if not isinstance(properties, Mapping):
@@ -203,13 +280,14 @@ def define_model(
         prop_name: _normalise_property(name, prop_name, spec)
         for prop_name, spec in properties.items()
     }
+    known = {**registry.as_dict(), **known}  # models= and "models" first, then the registry
     base_cls = _base_class(name, definition.get("base"), specs, known)
     if _takes_id_by_name(base_cls, specs):
         # the class compiler makes a property named "id" the id; type it as one
         specs["id"] = {**specs["id"], "id": True}
     fields = {prop_name: _field(name, prop_name, spec, known) for prop_name, spec in specs.items()}
     cls = _create(name, base_cls, fields, _settings(name, definition))
-    _registry[name] = cls
+    registry.register(cls, name=name, replace=replace)
     return cls
 
 
@@ -312,7 +390,7 @@ def _base_class(
     if isinstance(base, str):
         if base in BASES:
             return BASES[base]
-        found = known.get(base) or _registry.get(base)
+        found = known.get(base)
         if isinstance(found, type) and issubclass(found, Model):
             return found
     raise ModelDefinitionError(
@@ -349,7 +427,7 @@ def _resolve_type(
         if lowered == "number" and mongodb.get("dataType") == _DECIMAL_DATA_TYPE:
             return decimal.Decimal
         return TYPE_NAMES[lowered]
-    found = known.get(type_spec) or _registry.get(type_spec)
+    found = known.get(type_spec)
     if isinstance(found, type) and issubclass(found, BaseModel):
         return found
     raise ModelDefinitionError(
