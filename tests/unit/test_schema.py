@@ -10,6 +10,7 @@ import pytest
 from bson import ObjectId
 from pydantic import BaseModel, Field
 
+from odm.definitions import model_definition
 from odm.errors import ModelDefinitionError
 from odm.models import Entity, Model, model
 from odm.properties import prop
@@ -453,4 +454,4 @@ def test_schema_is_a_fresh_dict_each_call() -> None:
     second = get_json_schema(Customer)
     assert second["properties"]["email"]["format"] == "email"
     assert second["definitions"]["Address"]["title"] == "Address"
-    assert Customer.__odm__.properties["email"].options.json_schema == {"format": "email"}
+    assert model_definition(Customer)["properties"]["email"]["jsonSchema"] == {"format": "email"}
