@@ -1,4 +1,4 @@
-"""LoopBack model-definition JSON in and out (SPEC §2.8), and inference from a document.
+"""LoopBack model-definition JSON in and out, and inference from a document.
 
 >>> Address = define_model({"name": "Address", "properties": {"city": "string"}})
 >>> Customer = define_model({
@@ -13,8 +13,9 @@
 Model names in a definition (``base``, property types) are looked up in the ``models=``
 mapping given to :func:`define_model`, then in its :class:`ModelRegistry`: the classes
 :func:`define_model` built into it, by model name. Without ``registry=`` that is
-:data:`default_registry`. Defining a name the registry already holds raises
-``ModelDefinitionError`` unless ``replace=True``; a separate ``ModelRegistry()`` is a
+:data:`default_registry`. Defining a name the registry already holds gives the
+registered class when the definition is the same and raises ``ModelDefinitionError``
+when it differs, unless ``replace=True``; a separate ``ModelRegistry()`` is a
 separate namespace (one per tenant, per test, or to rebuild exported definitions beside
 the originals), and ``registry.clear()`` lets its classes go.
 
@@ -182,18 +183,12 @@ class ModelRegistry:
 
     def register(self, cls: type[Model], *, name: str | None = None, replace: bool = False) -> None:
         """Register ``cls`` under ``name`` (its model name by default); a name already
-        taken raises ``ModelDefinitionError`` unless ``replace=True``."""
+        taken by another class raises ``ModelDefinitionError`` unless ``replace=True``."""
         key = name if name is not None else cls.odm_meta().name
-        self.check_free(key, replace=replace)
+        found = self._models.get(key)
+        if found is not None and found is not cls and not replace:
+            raise _name_taken(key)
         self._models[key] = cls
-
-    def check_free(self, name: str, *, replace: bool = False) -> None:
-        """Raise ``ModelDefinitionError`` if ``name`` is taken (and ``replace`` is False)."""
-        if not replace and name in self._models:
-            raise ModelDefinitionError(
-                f"{name}: a model of that name is already defined in this registry; pass "
-                "replace=True to replace it, or define it in another ModelRegistry()"
-            )
 
     def get(self, name: str) -> type[Model] | None:
         """The class registered under ``name``, or None."""
@@ -219,6 +214,13 @@ class ModelRegistry:
 
     def __repr__(self) -> str:
         return f"ModelRegistry({sorted(self._models)})"
+
+
+def _name_taken(name: str) -> ModelDefinitionError:
+    return ModelDefinitionError(
+        f"{name}: another model of that name is already defined in this registry; pass "
+        "replace=True to replace it, or define it in another ModelRegistry()"
+    )
 
 
 #: The registry :func:`define_model` uses when given none.
@@ -248,8 +250,10 @@ def define_model(
     in ``registry`` (:data:`default_registry` when None). The class is registered there
     under its model name, and so are the definitions under ``"models"``.
 
-    Raises ``ModelDefinitionError`` for an unknown type, base or key, a bad option, or a
-    name the registry already holds (unless ``replace=True``, which replaces it).
+    Defining a name the registry holds again gives the registered class when the
+    definition is the same, and raises ``ModelDefinitionError`` when it differs (unless
+    ``replace=True``, which replaces it). Raises ``ModelDefinitionError`` too for an
+    unknown type, base or key, or a bad option.
     """
     registry = default_registry if registry is None else registry
     if not isinstance(definition, Mapping):
@@ -262,7 +266,6 @@ def define_model(
             f"a model definition needs a non-empty string 'name', not {name!r}"
         )
     _check_keys(name, definition, _DEFINITION_KEYS | _SETTING_KEYS, _IGNORED_MODEL_KEYS, "key")
-    registry.check_free(name, replace=replace)
     known: dict[str, type[BaseModel]] = dict(models or {})
     nested = _mapping_or_empty(definition.get("models"))
     if not isinstance(nested, Mapping):
@@ -287,7 +290,12 @@ def define_model(
         specs["id"] = {**specs["id"], "id": True}
     fields = {prop_name: _field(name, prop_name, spec, known) for prop_name, spec in specs.items()}
     cls = _create(name, base_cls, fields, _settings(name, definition))
-    registry.register(cls, name=name, replace=replace)
+    registered = registry.get(name)
+    if registered is not None and not replace:
+        if model_definition(registered) != model_definition(cls):
+            raise _name_taken(name)
+        return registered  # the same definition again: the class it already gave
+    registry.register(cls, name=name, replace=True)
     return cls
 
 

@@ -154,7 +154,9 @@ def test_defined_models_are_registered_by_name() -> None:
     assert registered_models()["RegisteredThing"] is first
     holder = define_model({"name": "RegisteredHolder", "properties": {"t": "RegisteredThing"}})
     assert props(holder)["t"].type.model is first
-    with pytest.raises(ModelDefinitionError, match="RegisteredThing: a model of that name is"):
+    again = define_model({"name": "RegisteredThing", "properties": {"a": "string"}})
+    assert again is first  # the same definition: the class it gave before
+    with pytest.raises(ModelDefinitionError, match="RegisteredThing: another model of that"):
         define_model({"name": "RegisteredThing", "properties": {"b": "string"}})
     assert registered_models()["RegisteredThing"] is first  # refused: nothing replaced
     second = define_model({"name": "RegisteredThing", "properties": {"b": "string"}}, replace=True)
@@ -193,9 +195,15 @@ def test_nested_definitions_are_registered_and_refused_like_top_level_ones() -> 
     registry = ModelRegistry()
     outer = define_model(definition, registry=registry)
     assert props(outer)["inner"].type.model is registry.get("Inner")
-    with pytest.raises(ModelDefinitionError, match="Inner: a model of that name"):
-        define_model({**definition, "name": "Outer2"}, registry=registry)
-    assert registry.get("Outer2") is None
+    inner = registry.get("Inner")
+    assert (
+        props(define_model({**definition, "name": "Outer2"}, registry=registry))["inner"].type.model
+        is inner
+    )
+    changed = {"Inner": {"name": "Inner", "properties": {"x": "string"}}}
+    with pytest.raises(ModelDefinitionError, match="Inner: another model of that name"):
+        define_model({**definition, "name": "Outer3", "models": changed}, registry=registry)
+    assert registry.get("Outer3") is None and registry.get("Inner") is inner
 
 
 def test_models_mapping_is_searched_before_the_registry() -> None:
