@@ -5,7 +5,8 @@ adds collection-backed behaviour; ``connect`` opens a database. See README.md.
 """
 
 from .connect import connect
-from .definitions import build_model_from_instance, define_model, model_definition
+from .definition_export import model_definition
+from .definitions import define_model
 from .errors import (
     DuplicateKeyError,
     EntityNotFoundError,
@@ -15,6 +16,7 @@ from .errors import (
     ValidationError,
 )
 from .indexes import migrate
+from .inference import build_model_from_instance
 from .models import Entity, Model, model
 from .properties import prop
 from .repository import Repository

@@ -11,15 +11,10 @@ import pydantic
 import pytest
 from bson import Binary, Decimal128, ObjectId
 
-from odm.definitions import (
-    ModelRegistry,
-    build_model_from_instance,
-    default_registry,
-    define_model,
-    model_definition,
-    registered_models,
-)
+from odm.definition_export import model_definition
+from odm.definitions import ModelRegistry, default_registry, define_model, registered_models
 from odm.errors import ModelDefinitionError
+from odm.inference import build_model_from_instance
 from odm.metadata import ModelMeta, PropertyMeta
 from odm.models import Entity, Model, model
 from odm.properties import PropertyOptions, prop

@@ -14,7 +14,7 @@ from bson import Binary, ObjectId
 from pydantic import TypeAdapter
 
 from odm.codec import decode, decode_trusted, encode
-from odm.definitions import model_definition
+from odm.definition_export import model_definition
 from odm.errors import ModelDefinitionError, ValidationError
 from odm.indexes import declared_indexes
 from odm.models import Entity, Model, model

@@ -10,7 +10,7 @@ import pytest
 from bson import ObjectId
 from pydantic import BaseModel, Field
 
-from odm.definitions import model_definition
+from odm.definition_export import model_definition
 from odm.errors import ModelDefinitionError
 from odm.models import Entity, Model, model
 from odm.properties import prop
