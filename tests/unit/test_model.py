@@ -15,10 +15,11 @@ from pydantic import TypeAdapter
 
 from odm.codec import decode, decode_trusted, encode
 from odm.definition_export import model_definition
+from odm.definitions import ModelRegistry, define_model
 from odm.errors import ModelDefinitionError, ValidationError
 from odm.indexes import declared_indexes
 from odm.models import Entity, Model, model
-from odm.properties import prop
+from odm.properties import GENERATORS, prop
 from odm.schema import get_json_schema
 
 
@@ -750,6 +751,22 @@ def test_generators_run_again_after_loading() -> None:
 
 
 # --- declaration errors (§2.3) --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("default_fn", sorted(GENERATORS))
+def test_every_generator_of_the_table_works_in_prop_and_in_definitions(default_fn: str) -> None:
+    class Thing(Model):
+        text: str = prop(default_fn=default_fn)
+
+    defined = define_model(
+        {
+            "name": f"Gen_{default_fn}",
+            "properties": {"text": {"type": "any", "defaultFn": default_fn}},
+        },
+        registry=ModelRegistry(),
+    )
+    assert Thing().text is not None and defined().text is not None  # type: ignore[attr-defined]
+    assert model_definition(defined)["properties"]["text"]["defaultFn"] == default_fn
 
 
 def test_unknown_default_fn_is_a_definition_error() -> None:
