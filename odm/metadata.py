@@ -198,6 +198,11 @@ class ModelMeta:
         return self.settings.name
 
     @property
+    def complete(self) -> bool:
+        """True when every annotation is resolved (no forward reference is waiting)."""
+        return not any(_unresolved(p.annotation) for p in self.properties.values())
+
+    @property
     def collection(self) -> str:
         return self.settings.collection or self.settings.name
 
@@ -368,7 +373,7 @@ def _collect_properties(
 ) -> dict[str, PropertyMeta]:
     own = set(inspect.get_annotations(cls))
     properties: dict[str, PropertyMeta] = {}
-    for name, current in cls.__pydantic_fields__.items():
+    for name, current in cls.model_fields.items():
         source = copy.copy(_declared_source(name, current, previous, parent, own))
         source.metadata = list(source.metadata)
         options = _options_of(source)

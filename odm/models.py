@@ -32,7 +32,7 @@ def _compile(
 ) -> ModelMeta:
     """Compile ``cls`` and check what needs the finished class: its indexes and scope."""
     meta = compile_model(cls, is_entity=cls.__odm_entity__, declared=declared)
-    if cls.__pydantic_fields_complete__:
+    if meta.complete:
         if namespace is not None:
             _complete_embedded(meta, namespace)
         if cls.__pydantic_complete__:
@@ -49,7 +49,7 @@ def _complete_embedded(meta: ModelMeta, namespace: Mapping[str, Any]) -> None:
     completed ``meta``'s class, so its schema embeds their odm fields, not pydantic's."""
     for prop in meta.properties.values():
         for nested in prop.type.models:
-            if issubclass(nested, Model) and not nested.__pydantic_fields_complete__:
+            if issubclass(nested, Model) and not nested.odm_meta().complete:
                 nested.model_rebuild(
                     raise_errors=False, _parent_namespace_depth=0, _types_namespace=namespace
                 )
@@ -109,16 +109,15 @@ class Model(BaseModel):
         if _types_namespace is None and _parent_namespace_depth > 0:
             # pydantic's depth counts from its own frame; this override adds one
             _types_namespace = dict(sys._getframe(_parent_namespace_depth - 1).f_locals)
-        incomplete = not cls.__pydantic_fields_complete__
+        before = meta_of(cls)
         result = super().model_rebuild(
             force=force,
             raise_errors=raise_errors,
             _parent_namespace_depth=0,
             _types_namespace=_types_namespace,
         )
-        if incomplete and cls.__pydantic_fields_complete__:
-            meta = cls.odm_meta()
-            _compile(cls, meta.declared, namespace=_types_namespace)
+        if before is not None and not before.complete:  # again, with what pydantic resolved
+            _compile(cls, before.declared, namespace=_types_namespace)
         return result
 
     @classmethod
