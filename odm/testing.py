@@ -32,8 +32,8 @@ from typing import Any
 
 import pytest
 
-from odm.connect import EmbeddedServer
 from odm.drivers import adapt, close_client, open_client, open_mock_client
+from odm.embedded import EmbeddedServer
 from odm.errors import ODMError
 
 try:

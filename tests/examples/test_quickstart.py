@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from examples import quickstart
-from odm.connect import EmbeddedServer
+from odm.embedded import EmbeddedServer
 from odm.testing import backend_label
 
 SCRIPT = Path(quickstart.__file__)
@@ -69,7 +69,7 @@ async def test_quickstart_on_each_backend(
         assert await odm_db["quickstart_customers"].count_documents({}) == 3
 
 
-@pytest.mark.parametrize("uri", [None, "embedded://"], ids=["no-uri", "embedded"])
+@pytest.mark.parametrize("uri", [None, "embedded://?temporary=true"], ids=["no-uri", "embedded"])
 def test_the_script_runs_on_a_fresh_machine(uri: str | None, tmp_path: Path) -> None:
     """What ``bash scripts/quickstart.sh`` runs: no MongoDB, no configuration."""
     env = {k: v for k, v in os.environ.items() if k not in ("ODM_URI", "MONGODB_URI")}

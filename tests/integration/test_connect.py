@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from odm.connect import EmbeddedServer, connect, default_uri
+from odm.connection import connect, default_uri
 from odm.drivers import adapt
+from odm.embedded import EmbeddedServer
 from odm.errors import ODMError
 
 

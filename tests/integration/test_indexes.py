@@ -15,8 +15,8 @@ import pytest
 
 import odm
 from odm import DuplicateKeyError, Entity, Model, ODMError, Repository, model, prop
-from odm.connect import EmbeddedServer
 from odm.drivers import open_client
+from odm.embedded import EmbeddedServer
 
 NO_TEXT = "SecantusDB has no text indexes (CannotCreateIndex)"
 NO_HASHED = "SecantusDB has no hashed indexes (CannotCreateIndex)"
