@@ -176,23 +176,23 @@ def _acquire(storage: Path | None) -> EmbeddedServer:
         if shared is not None and shared[0].running:
             server, users = shared
         else:
+            if shared is not None:  # it died: release its lock before a new one starts
+                shared[0].stop()
             server, users = EmbeddedServer(storage).start(), 0
         _shared[storage] = (server, users + 1)
         return server
 
 
 def _release(server: EmbeddedServer) -> None:
-    if server.temporary:
-        server.stop()
-        return
+    """Stop ``server`` unless another connect() of this process still uses it."""
+    storage = server.storage_path
     with _shared_lock:
-        storage = server.storage_path
-        assert storage is not None
-        _, users = _shared.get(storage, (server, 1))
-        if users > 1:
-            _shared[storage] = (server, users - 1)
-            return
-        _shared.pop(storage, None)
+        if storage is not None and storage in _shared and _shared[storage][0] is server:
+            users = _shared[storage][1]
+            if users > 1:
+                _shared[storage] = (server, users - 1)
+                return
+            del _shared[storage]
     server.stop()
 
 

@@ -110,9 +110,10 @@ def _server_command() -> list[str]:
 
 
 def _prepare_directory(path: Path) -> None:
-    """Create the data directory if needed; a clear ODMError when it cannot be used."""
+    """Create the data directory if needed (readable by this user only); a clear ODMError
+    when it cannot be used."""
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
     except FileExistsError:
         raise ODMError(
             f"the embedded data directory {path} is a file, not a directory: "
@@ -304,19 +305,23 @@ class EmbeddedServer:
         if self._lock_fd >= 0:
             supervisor += ["--keep-fd", str(self._lock_fd)]
         ready = threading.Event()
-        self._process = subprocess.Popen(
-            [*supervisor, "--", *command],
-            stdin=subprocess.PIPE,  # the watchdog pipe: never written, closed to stop
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            errors="replace",
-            bufsize=1,
-            cwd=storage,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            pass_fds=(self._lock_fd,) if self._lock_fd >= 0 else (),
-            start_new_session=True,  # a terminal's Ctrl-C reaches this program only
-        )
+        try:
+            self._process = subprocess.Popen(
+                [*supervisor, "--", *command],
+                stdin=subprocess.PIPE,  # the watchdog pipe: never written, closed to stop
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                errors="replace",
+                bufsize=1,
+                cwd=storage,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                pass_fds=(self._lock_fd,) if self._lock_fd >= 0 else (),
+                start_new_session=True,  # a terminal's Ctrl-C reaches this program only
+            )
+        except OSError as error:
+            self.stop()  # releases the lock, removes a temporary directory
+            raise ODMError(f"cannot start the embedded server: {error}") from error
         _running_servers.add(self)
         self._reader = threading.Thread(
             target=self._read_output,

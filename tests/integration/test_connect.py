@@ -205,6 +205,7 @@ async def test_without_any_uri_the_embedded_server_keeps_data_in_odm_data_dir(
         f"no ODM_URI or MONGODB_URI set: using an embedded server with data in {tmp_path / 'data'}"
     ]
     assert (tmp_path / "data" / "odm-embedded.lock").is_file()
+    assert (tmp_path / "data").stat().st_mode & 0o777 == 0o700  # created for this user only
 
 
 async def test_embedded_uri_without_a_path_is_the_default_directory(
