@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import weakref
 from collections.abc import Sequence
 from contextlib import suppress
@@ -151,14 +152,33 @@ def _lock_directory(path: Path) -> int:
         raise ODMError(
             f"cannot lock the embedded data directory {path}: {error.strerror}"
         ) from None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        holder = _read_holder(fd)
-        os.close(fd)
-        raise ODMError(_in_use_message(path, holder)) from None
+    # The owner gone, the lock is held by its server still stopping (a program restarted
+    # right after it was killed): wait for that server, as long as it may take to stop.
+    deadline = time.monotonic() + _STOP_GRACE + 5
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            holder = _read_holder(fd)
+            if _is_running(holder.get("pid")) or time.monotonic() > deadline:
+                os.close(fd)
+                raise ODMError(_in_use_message(path, holder)) from None
+            time.sleep(0.1)
     _write_holder(fd, {"pid": os.getpid()})
     return fd
+
+
+def _is_running(pid: Any) -> bool:
+    if not isinstance(pid, int):
+        return True  # unknown: assume it runs
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
 
 
 def _read_holder(fd: int) -> dict[str, Any]:

@@ -121,7 +121,7 @@ def test_a_killed_owner_releases_its_data_directory(tmp_path: Path) -> None:
         program.send_signal(signal.SIGKILL)
         program.wait(timeout=10)
         assert wait_until(lambda: not pid_is_alive(server))
-    assert data.is_dir()  # a data directory is kept, and opens again at once
+    assert data.is_dir()  # a data directory is kept, and opens again once its server stopped
     with EmbeddedServer(data) as again:
         assert again.running
 

@@ -70,3 +70,16 @@ def test_docstrings_and_readme_cite_no_specification_users_lack() -> None:
         if cited.search(line)
     ]
     assert offenders == []
+
+
+def test_connect_is_a_function_and_its_modules_are_modules() -> None:
+    import importlib
+    import inspect
+
+    connection = importlib.import_module("odm.connection")
+    embedded = importlib.import_module("odm.embedded")
+    assert inspect.ismodule(connection) and inspect.ismodule(embedded)
+    assert odm.connect is connection.connect and inspect.isfunction(odm.connect)
+    # no attribute of the package hides one of these modules
+    assert not hasattr(odm, "connection") or inspect.ismodule(odm.connection)
+    assert not hasattr(odm, "embedded") or inspect.ismodule(odm.embedded)
