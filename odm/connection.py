@@ -136,9 +136,17 @@ async def _connect(uri: str, driver: str, client_options: dict[str, Any]) -> Asy
             await asyncio.to_thread(_release, server)
     else:
         raise ODMError(
-            f"cannot connect to {uri!r}: the URI must start with mongodb://, mongodb+srv://, "
-            "mongomock:// or embedded://"
+            f"cannot connect to {_redacted(uri)!r}: the URI must start with mongodb://, "
+            "mongodb+srv://, mongomock:// or embedded://"
         )
+
+
+def _redacted(uri: str) -> str:
+    """``uri`` without its user name and password."""
+    parts = urlsplit(uri)
+    if "@" not in parts.netloc:
+        return uri
+    return parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]).geturl()
 
 
 def _embedded_target(uri: str) -> tuple[Path | None, str]:
@@ -206,7 +214,7 @@ def _open(uri: str, driver: str, query: str, options: dict[str, Any]) -> Any:
     try:
         return open_client(uri, driver=driver, **options)
     except ConfigurationError as error:
-        raise ODMError(f"cannot connect: {error}") from error
+        raise ODMError(f"cannot connect to {_redacted(uri)!r}: {error}") from error
 
 
 def _hosts(netloc: str) -> str:

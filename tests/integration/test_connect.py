@@ -251,6 +251,14 @@ async def test_missing_secantus_says_what_to_install(monkeypatch: pytest.MonkeyP
             pass
 
 
+async def test_an_error_about_a_uri_shows_no_credentials() -> None:
+    with pytest.raises(ODMError) as caught:
+        async with connect("postgres://alice:s3cret@db.example.com/shop"):
+            pass
+    assert str(caught.value).startswith("cannot connect to 'postgres://***@db.example.com/shop'")
+    assert "s3cret" not in str(caught.value) and "alice" not in str(caught.value)
+
+
 async def test_unknown_scheme_lists_the_accepted_ones() -> None:
     with pytest.raises(ODMError, match="mongodb://, mongodb\\+srv://, mongomock:// or embedded://"):
         async with connect("postgres://localhost/db"):
