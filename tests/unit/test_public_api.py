@@ -35,11 +35,6 @@ def test_all_is_exactly_the_public_list() -> None:
     assert len(odm.__all__) == len(set(odm.__all__))
 
 
-# Submodules whose name a public function still takes; the "connect" branch renames
-# odm/connect.py (drop the entry when that lands).
-PENDING_RENAMES = {"connect"}
-
-
 def test_every_public_name_is_the_object_its_module_defines() -> None:
     for name in odm.__all__:
         value = getattr(odm, name)
@@ -59,7 +54,7 @@ def test_no_submodule_is_shadowed_by_a_package_attribute() -> None:
         module = importlib.import_module(f"odm.{info.name}")
         if getattr(odm, info.name, module) is not module:
             shadowed.add(info.name)
-    assert shadowed <= PENDING_RENAMES
+    assert shadowed == set()
     assert importlib.import_module("odm.models").Model is odm.Model
     assert odm.model is importlib.import_module("odm.models").model
     assert not isinstance(odm.model, types.ModuleType)
