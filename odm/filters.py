@@ -159,7 +159,6 @@ _LOOPBACK_OPERATORS = ", ".join(name for name, op in OPERATORS.items() if not op
 _SEQUENCES = (list, tuple)
 _MAX_INT64 = 2**63 - 1
 _MIN_INT64 = -(2**63)
-_TARGET_CACHE = "odm.filters.targets"
 _TARGET_CACHE_SIZE = 2048
 
 # A token of a LoopBack like pattern: an escaped character, %, _, a lone final
@@ -181,16 +180,12 @@ def _hidden_reason(label: str) -> str:
     return f"{label} is hidden, and this repository was made with prohibit_hidden_in_query=True"
 
 
-_HIDDEN_WITHIN = "odm.filters.hidden_within"
-
-
 def _hidden_within(meta: ModelMeta) -> str | None:
     """A hidden property of ``meta`` or of a model embedded in it, at any depth
     (``Address.code``); None when there is none."""
-    if _HIDDEN_WITHIN not in meta.cache:
-        meta.cache[_HIDDEN_WITHIN] = _find_hidden(meta, set())
-    found: str | None = meta.cache[_HIDDEN_WITHIN]
-    return found
+    if meta.plans.hidden_within is None:
+        meta.plans.hidden_within = (_find_hidden(meta, set()),)
+    return meta.plans.hidden_within[0]
 
 
 def _find_hidden(meta: ModelMeta, seen: set[int]) -> str | None:
@@ -414,7 +409,7 @@ def _make_target(meta: ModelMeta, path: str) -> _Target | None:
 
 
 def _target(meta: ModelMeta, path: str) -> _Target | None:
-    cache: dict[str, _Target] = meta.cache.setdefault(_TARGET_CACHE, {})
+    cache: dict[str, _Target] = meta.plans.targets
     found = cache.get(path)
     if found is None:
         found = _make_target(meta, path)

@@ -92,7 +92,6 @@ _SERVER_FIELDS = frozenset(
 _TEXT_DEFAULTS: Mapping[str, Any] = {"default_language": "english", "language_override": "language"}
 _TEXT_KEYS = ("_fts", "_ftsx")
 _ID_INDEX = "_id_"
-_CACHE_KEY = "odm.indexes"
 
 
 # --- the pure part ---------------------------------------------------------------------
@@ -186,14 +185,14 @@ def declared_indexes(meta: ModelMeta) -> list[IndexSpec]:
     Raises ``ModelDefinitionError`` for an unknown property path, a bad direction or
     option, and two different indexes under one name.
     """
-    cached = meta.cache.get(_CACHE_KEY)
+    cached = meta.plans.indexes
     if cached is None:
         specs = list(_property_indexes(meta, meta, "", "", (meta.cls,)))
         specs.extend(
             _model_index(meta, name, declaration)
             for name, declaration in meta.settings.indexes.items()
         )
-        cached = meta.cache[_CACHE_KEY] = tuple(merge_declarations(specs, owner=meta.name))
+        cached = meta.plans.indexes = tuple(merge_declarations(specs, owner=meta.name))
     return list(cached)
 
 

@@ -24,7 +24,7 @@ from .errors import (
 )
 from .filters import Query, scope_defaults, sort_spec, translate_filter, translate_where
 from .metadata import ID_FIELD, ModelMeta, meta_of
-from .model import Entity
+from .models import Entity
 from .validation import UpdatePlan, validate_create, validate_replace, validate_update
 
 if TYPE_CHECKING:
