@@ -278,11 +278,12 @@ async def import_lines(
         done = batch[-1][0]
     if report.stopped is None and report.last_line > done:  # bad or blank lines at the end
         rejected = say_rejections()
-        progress.advance(
-            report.last_line - done,
-            f"lines {done + 1}-{report.last_line}: 0 stored, {rejected} rejected "
-            f"(total {report.stored} stored, {len(report.rejected)} rejected)",
-        )
+        if rejected or progress.is_bar:
+            progress.advance(
+                report.last_line - done,
+                f"lines {done + 1}-{report.last_line}: 0 stored, {rejected} rejected "
+                f"(total {report.stored} stored, {len(report.rejected)} rejected)",
+            )
     return report
 
 
