@@ -1,0 +1,133 @@
+"""The documentation site (docs/, mkdocs.yml) cannot go stale: every ``python`` block of
+each page runs, in order, in one namespace per page, on every backend (``db`` is the
+backend's fresh database; a ``test_*`` coroutine a page defines is run too), and every
+``bash`` block's commands are checked against the project: ``python -m odm`` commands
+parse with the real command line, scripts exist, ``pip install`` names real extras.
+``mkdocs build --strict`` itself runs in scripts/test.sh."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import re
+import shlex
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from odm.__main__ import _parser
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+PAGES = sorted(DOCS.glob("*.md"))
+_FENCE = re.compile(r"^```(?P<lang>[^\n`]*)\n(?P<body>.*?)^```[ \t]*$", re.S | re.M)
+SHELL_TOOLS = ("mkdocs", "pytest", "ruff", "mypy")
+
+
+def code_blocks(path: Path) -> list[tuple[str, str]]:
+    """(language, code) of every fenced block of a Markdown file."""
+    text = path.read_text(encoding="utf-8")
+    return [(m["lang"].strip(), m["body"]) for m in _FENCE.finditer(text)]
+
+
+def python_pages() -> list[Path]:
+    return [page for page in PAGES if any(lang == "python" for lang, _ in code_blocks(page))]
+
+
+def test_the_site_has_its_pages_and_the_nav_lists_them_all() -> None:
+    nav = set(re.findall(r":\s*([\w-]+\.md)\s*$", (ROOT / "mkdocs.yml").read_text(), re.M))
+    assert nav == {page.name for page in PAGES}
+    assert len(PAGES) >= 13
+    assert sum(lang == "python" for page in PAGES for lang, _ in code_blocks(page)) >= 40
+
+
+def test_every_block_is_python_or_bash() -> None:
+    for page in PAGES:
+        for lang, body in code_blocks(page):
+            assert lang in ("python", "bash"), f"{page.name}: a ```{lang} block:\n{body}"
+
+
+def test_pages_never_cite_the_specification() -> None:
+    for page in [*PAGES, ROOT / "CHANGELOG.md"]:
+        text = page.read_text(encoding="utf-8")
+        assert "SPEC" not in text and "§" not in text, page.name
+
+
+@pytest.mark.parametrize("page", python_pages(), ids=lambda page: page.stem)
+async def test_python_blocks_of_each_page_run(page: Path, odm_db: Any) -> None:
+    namespace: dict[str, Any] = {"db": odm_db, "__name__": f"docs_{page.stem}"}
+    blocks = [body for lang, body in code_blocks(page) if lang == "python"]
+    for number, block in enumerate(blocks, start=1):
+        code = compile(
+            block,
+            f"docs/{page.name} python block {number}",
+            "exec",
+            flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT,
+            dont_inherit=True,  # the page's code, not this module's __future__ imports
+        )
+        result = eval(code, namespace)  # the page's own code
+        if inspect.iscoroutine(result):
+            await result
+    # a page that shows a test of the reader's own suite: run it with odm's fixture
+    for name, value in list(namespace.items()):
+        if name.startswith("test_") and inspect.iscoroutinefunction(value):
+            await value(odm_db)
+
+
+# --- shell blocks: each command checked against the project -------------------------------
+
+
+def _project() -> dict[str, Any]:
+    project: dict[str, Any] = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    return project
+
+
+def check_command(line: str) -> None:
+    """Fail unless ``line`` is a command this project can run as written."""
+    words = shlex.split(line, comments=True)
+    while words and re.fullmatch(r"[A-Z_]+=\S*", words[0]):  # VAR=value prefixes
+        words = words[1:]
+    if not words:
+        return
+    if words[:3] == ["python", "-m", "odm"]:
+        try:
+            _parser().parse_args(words[3:])
+        except SystemExit as exit:
+            assert exit.code == 0 and words[3:] == ["--version"], line
+        return
+    if words[0] == "bash":
+        assert (ROOT / words[1]).is_file(), line
+        return
+    if words[:2] == ["pip", "install"]:
+        project = _project()
+        for requirement in (w for w in words[2:] if not w.startswith("-")):
+            name, _, extras = requirement.partition("[")
+            assert name in (".", project["name"]), line
+            for extra in filter(None, extras.rstrip("]").split(",")):
+                assert extra in project["optional-dependencies"], line
+        return
+    assert words[0] in SHELL_TOOLS, f"unchecked command: {line}"
+
+
+@pytest.mark.parametrize(
+    "path", [*PAGES, ROOT / "README.md"], ids=lambda path: path.relative_to(ROOT).as_posix()
+)
+def test_shell_commands_are_ones_the_project_runs(path: Path) -> None:
+    for lang, body in code_blocks(path):
+        if lang == "bash":
+            for line in body.splitlines():
+                check_command(line)
+
+
+def test_the_command_check_refuses_what_would_not_run() -> None:
+    for wrong in (
+        "python -m odm migrate",  # no target
+        "python -m odm exprot shop:Customer",
+        "bash scripts/no_such_script.sh",
+        "pip install 'odm[no-such-extra]'",
+        "curl https://example.com | sh",
+    ):
+        with pytest.raises(AssertionError):
+            check_command(wrong)
