@@ -1,8 +1,10 @@
 """The documentation site (docs/, mkdocs.yml) cannot go stale: every ``python`` block of
 each page runs, in order, in one namespace per page, on every backend (``db`` is the
-backend's fresh database; a ``test_*`` coroutine a page defines is run too), and every
-``bash`` block's commands are checked against the project: ``python -m odm`` commands
-parse with the real command line, scripts exist, ``pip install`` names real extras.
+backend's fresh database; a ``test_*`` coroutine a page defines is run too, on a fresh
+database of its own), every ``bash`` block's commands are checked against the project
+(``python -m odm`` commands parse with the real command line, scripts exist, ``pip
+install`` names real extras) and ``toml`` blocks are settings odm's own pyproject.toml
+has.
 ``mkdocs build --strict`` itself runs in scripts/test.sh."""
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from typing import Any
 import pytest
 
 from odm.__main__ import _parser
+from odm.connect import EmbeddedServer
+from odm.testing import backend_database, backend_label
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -43,10 +47,20 @@ def test_the_site_has_its_pages_and_the_nav_lists_them_all() -> None:
     assert sum(lang == "python" for page in PAGES for lang, _ in code_blocks(page)) >= 40
 
 
-def test_every_block_is_python_or_bash() -> None:
+def test_every_block_is_python_bash_or_toml() -> None:
     for page in PAGES:
         for lang, body in code_blocks(page):
-            assert lang in ("python", "bash"), f"{page.name}: a ```{lang} block:\n{body}"
+            assert lang in ("python", "bash", "toml"), f"{page.name}: a ```{lang} block:\n{body}"
+
+
+def test_toml_blocks_are_settings_odm_itself_runs_with() -> None:
+    own = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    for page in PAGES:
+        for lang, body in code_blocks(page):
+            if lang == "toml":
+                shown = tomllib.loads(body)
+                options = shown["tool"]["pytest"]["ini_options"]
+                assert options.items() <= own["tool"]["pytest"]["ini_options"].items(), page
 
 
 def test_pages_never_cite_the_specification() -> None:
@@ -56,7 +70,9 @@ def test_pages_never_cite_the_specification() -> None:
 
 
 @pytest.mark.parametrize("page", python_pages(), ids=lambda page: page.stem)
-async def test_python_blocks_of_each_page_run(page: Path, odm_db: Any) -> None:
+async def test_python_blocks_of_each_page_run(
+    page: Path, odm_db: Any, odm_backend: str, odm_backend_server: EmbeddedServer | None
+) -> None:
     namespace: dict[str, Any] = {"db": odm_db, "__name__": f"docs_{page.stem}"}
     blocks = [body for lang, body in code_blocks(page) if lang == "python"]
     for number, block in enumerate(blocks, start=1):
@@ -70,10 +86,18 @@ async def test_python_blocks_of_each_page_run(page: Path, odm_db: Any) -> None:
         result = eval(code, namespace)  # the page's own code
         if inspect.iscoroutine(result):
             await result
-    # a page that shows a test of the reader's own suite: run it with odm's fixture
+    # a page that shows tests of the reader's own suite: run them with odm's fixture,
+    # except where their backend_limit marker says they cannot run
+    label = backend_label(odm_backend)
     for name, value in list(namespace.items()):
-        if name.startswith("test_") and inspect.iscoroutinefunction(value):
-            await value(odm_db)
+        if not name.startswith("test_") or not inspect.iscoroutinefunction(value):
+            continue
+        limits = [mark.kwargs for mark in getattr(value, "pytestmark", [])]
+        embedded = label in ("pymongo", "motor")
+        if any(label in limit or (embedded and "embedded" in limit) for limit in limits):
+            continue
+        async with backend_database(odm_backend, odm_backend_server) as fresh:
+            await value(fresh)  # a fresh database per test, as the plugin gives
 
 
 # --- shell blocks: each command checked against the project -------------------------------
@@ -95,7 +119,7 @@ def check_command(line: str) -> None:
         try:
             _parser().parse_args(words[3:])
         except SystemExit as exit:
-            assert exit.code == 0 and words[3:] == ["--version"], line
+            assert exit.code == 0 and words[-1] in ("--version", "--help"), line
         return
     if words[0] == "bash":
         assert (ROOT / words[1]).is_file(), line
