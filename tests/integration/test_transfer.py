@@ -5,25 +5,18 @@ part of says what was stored, and export writes ``to_json()`` lines (hidden left
 from __future__ import annotations
 
 import asyncio
-import importlib.metadata
 import io
 import json
-import os
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-import odm
 from odm import Entity, Repository, model, prop
 from odm.__main__ import main
-from odm.cli.transfer import Progress, count_lines, export_entities, import_lines
+from odm.cli.transfer import Progress, export_entities, import_lines
 from odm.connect import EmbeddedServer
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @model(
@@ -206,26 +199,6 @@ async def test_export_with_hidden_properties_and_a_where_filter(odm_db: Any) -> 
     }
 
 
-def test_progress_is_a_bar_on_a_terminal() -> None:
-    out, errors = io.StringIO(), io.StringIO()
-    progress = Progress(out, errors, total=10, unit="line", bar=True)
-    progress.advance(4, "lines 1-4: 4 stored")
-    progress.message("line 5: invalid JSON")
-    progress.close()
-
-    assert progress.is_bar
-    assert "4/10" in out.getvalue() and "line/s" in out.getvalue()
-    assert "lines 1-4: 4 stored" in out.getvalue()  # the status, as the bar's postfix
-    assert errors.getvalue() == "line 5: invalid JSON\n"
-
-
-def test_count_lines_counts_a_last_line_without_newline(tmp_path: Path) -> None:
-    (tmp_path / "a.jsonl").write_bytes(b"{}\n{}\n{}")
-    (tmp_path / "b.jsonl").write_bytes(b"{}\n\n")
-    (tmp_path / "c.jsonl").write_bytes(b"")
-    assert [count_lines(str(tmp_path / n)) for n in ("a.jsonl", "b.jsonl", "c.jsonl")] == [3, 2, 0]
-
-
 # --- the command line: main() in process (the embedded server's clients work from any
 # process), and ``python -m odm`` itself once ----------------------------------------------
 
@@ -306,38 +279,3 @@ async def test_the_commands_import_a_file_with_bad_lines_and_export_it(
 
     assert code == 0, err
     assert json.loads(out)["secret"] == "s1"
-
-
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["import", TARGET, "missing.jsonl"], "odm import: error: cannot read 'missing.jsonl': "),
-        (["import", "tests.integration.test_transfer", "x"], "name one entity class"),
-        (["import", TARGET, "-", "--batch-size", "0"], "--batch-size must be at least 1"),
-        (["export", TARGET, "--filter", "{bad"], "odm export: error: --filter is not valid JSON"),
-        (["export", TARGET, "--filter", "[]"], "--filter must be a JSON object"),
-        (["export", TARGET, "--filter", '{"where": {"$where": "1"}}'], "invalid filter at"),
-        (["export", TARGET, "-o", "/nonexistent/dir/out.jsonl"], "cannot write"),
-    ],
-)
-def test_the_commands_explain_bad_arguments(
-    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert main([*args, "--uri", "mongomock://"]) == 1
-    err = capsys.readouterr().err
-    assert message in err
-    assert err.count("\n") == 1  # one line, no traceback
-
-
-def test_python_m_odm_version_prints_odm_and_its_version(tmp_path: Path) -> None:
-    expected = getattr(odm, "__version__", None) or importlib.metadata.version("odm")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), *sys.path])}
-    result = subprocess.run(
-        [sys.executable, "-m", "odm", "--version"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=60,
-    )
-    assert (result.returncode, result.stdout) == (0, f"odm {expected}\n")
