@@ -4,7 +4,9 @@ Models describe data (``Model``, ``Entity``, ``@model``, ``prop``); a ``Reposito
 adds collection-backed behaviour; ``connect`` opens a database. See README.md.
 """
 
-from .connect import connect
+__version__ = "0.1.0"
+
+from .connection import connect
 from .definitions import build_model_from_instance, define_model, model_definition
 from .errors import (
     DuplicateKeyError,

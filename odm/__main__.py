@@ -39,7 +39,7 @@ from typing import IO, Any
 from pymongo.errors import ConnectionFailure, PyMongoError
 
 from .cli.transfer import DEFAULT_BATCH_SIZE, Progress, count_lines, export_entities, import_lines
-from .connect import connect
+from .connection import connect
 from .errors import ODMError
 from .indexes import MigrationReport, format_reports, migrate
 from .metadata import meta_of

@@ -1,4 +1,4 @@
-"""LoopBack model-definition JSON in and out (SPEC §2.8), and inference from a document.
+"""LoopBack model-definition JSON in and out, and inference from a document.
 
 >>> Address = define_model({"name": "Address", "properties": {"city": "string"}})
 >>> Customer = define_model({

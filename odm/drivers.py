@@ -37,6 +37,7 @@ from bson import ObjectId
 from pymongo import ReturnDocument
 from pymongo.errors import BulkWriteError, CollectionInvalid, OperationFailure, PyMongoError
 
+from odm._distribution import install_hint
 from odm.errors import ODMError
 
 __all__ = [
@@ -170,7 +171,7 @@ def open_client(uri: str, *, driver: str = "pymongo", **options: Any) -> Any:
             from motor.motor_asyncio import AsyncIOMotorClient
         except ImportError as exc:
             raise ODMError(
-                "driver='motor' needs the motor package: pip install 'odm[motor]'"
+                f"driver='motor' needs the motor package: {install_hint('motor')}"
             ) from exc
         return AsyncIOMotorClient(uri, **options)
     raise ODMError(f"unknown driver {driver!r}: use driver='pymongo' or driver='motor'")
@@ -183,7 +184,7 @@ def open_mock_client(**options: Any) -> Any:
         from mongomock_motor import AsyncMongoMockClient
     except ImportError as exc:
         raise ODMError(
-            "mongomock:// needs the mongomock-motor package: pip install 'odm[mock]'"
+            f"mongomock:// needs the mongomock-motor package: {install_hint('mock')}"
         ) from exc
     return AsyncMongoMockClient(**options)
 

@@ -60,7 +60,7 @@ _INHERITED = ("description", "collection", "strict", "force_id", "scope")
 
 @dataclass(frozen=True)
 class ModelSettings:
-    """Model settings after inheritance (see SPEC §2.2)."""
+    """Model settings after inheritance."""
 
     name: str
     description: str | None = None

@@ -180,7 +180,7 @@ class Entity(Model):
 
 
 def model(**settings: Any) -> Callable[[M], M]:
-    """Record model settings on a class (see SPEC §2.2).
+    """Record model settings on a class.
 
     >>> @model(collection="customers", strict="filter", hidden_properties=["password"])
     ... class Customer(Entity):

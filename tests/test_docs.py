@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from odm.__main__ import _parser
-from odm.connect import EmbeddedServer
+from odm.embedded import EmbeddedServer
 from odm.testing import backend_database, backend_label
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -127,9 +127,11 @@ def check_command(line: str) -> None:
         return
     if words[:2] == ["pip", "install"]:
         project = _project()
-        for requirement in (w for w in words[2:] if not w.startswith("-")):
+        requirements = " ".join(w for w in words[2:] if not w.startswith("-"))
+        for requirement in re.sub(r"\s*@\s*\S+", "", requirements).split():  # drop "@ url"
             name, _, extras = requirement.partition("[")
-            assert name in (".", project["name"]), line
+            # this checkout, a path to a checkout, or the distribution's name
+            assert name in (".", project["name"]) or "/" in name, line
             for extra in filter(None, extras.rstrip("]").split(",")):
                 assert extra in project["optional-dependencies"], line
         return

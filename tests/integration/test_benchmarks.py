@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks import run as bench
-from odm.connect import EmbeddedServer
+from odm.embedded import EmbeddedServer
 
 TINY = {"size": 40, "rounds": 1, "iterate_size": 120, "warmup": 0}
 

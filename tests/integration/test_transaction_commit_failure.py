@@ -10,8 +10,8 @@ import pytest
 from pymongo.errors import OperationFailure
 
 from odm import Entity, Repository
-from odm.connect import EmbeddedServer
 from odm.drivers import close_client, open_client
+from odm.embedded import EmbeddedServer
 
 
 class Counter(Entity):

@@ -16,7 +16,7 @@ import pytest
 from odm import Entity, Repository, model, prop
 from odm.__main__ import main
 from odm.cli.transfer import Progress, export_entities, import_lines
-from odm.connect import EmbeddedServer
+from odm.embedded import EmbeddedServer
 
 
 @model(
