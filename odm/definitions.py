@@ -48,7 +48,7 @@ from .errors import ModelDefinitionError
 from .metadata import ModelMeta, PropertyMeta, meta_of
 from .model import Entity, Model, model
 from .properties import DEFAULT_FNS, prop
-from .types import TypeInfo, bson_annotation
+from .types import SCALAR_TABLE, TypeInfo, bson_annotation
 
 __all__ = [
     "BASES",
@@ -83,17 +83,8 @@ TYPE_NAMES: dict[str, Any] = {
 }
 
 # The name model_definition writes for each scalar (subclasses first).
-_SCALAR_NAMES: tuple[tuple[type, str], ...] = (
-    (bool, "boolean"),
-    (int, "integer"),
-    (float, "number"),
-    (decimal.Decimal, "number"),
-    (str, "string"),
-    (dt.datetime, "date"),
-    (dt.date, "DateString"),
-    (uuid.UUID, "uuid"),
-    (bytes, "buffer"),
-    (ObjectId, "ObjectId"),
+_SCALAR_NAMES: tuple[tuple[type, str], ...] = tuple(
+    (row.python, row.loopback) for row in SCALAR_TABLE
 )
 _DECIMAL_DATA_TYPE = "Decimal128"
 

@@ -23,6 +23,7 @@ from pydantic_core import PydanticUndefined
 from .errors import ModelDefinitionError
 from .keywords import keyword_checker, odm_error
 from .properties import DEFAULT_FNS, PropertyOptions, make_generator
+from .rules import field_name_problem
 from .types import TypeInfo, bson_annotation, parse_type
 
 if TYPE_CHECKING:
@@ -286,10 +287,11 @@ def _own_annotations(cls: type[Any]) -> set[str]:
 
 
 def _check_field_name(model: str, name: str, field_name: str) -> None:
-    if not field_name or field_name.startswith("$") or "." in field_name:
+    problem = field_name_problem(field_name)
+    if problem is not None:
         raise ModelDefinitionError(
             f"{model}.{name}: field_name {field_name!r} is not a valid MongoDB field name "
-            "(it may not be empty, start with '$' or contain '.')"
+            f"({problem})"
         )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
@@ -74,6 +74,15 @@ class Model(BaseModel):
             raise TypeError(f"{cls.__name__} is not an odm model class")
         return meta
 
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        """pydantic's ``repr()``/``str()`` fields without the hidden properties (a repr
+        ends up in logs); embedded models leave out their own."""
+        meta = meta_of(type(self))
+        hidden = meta.hidden if meta is not None else frozenset()
+        for name, value in super().__repr_args__():
+            if name not in hidden:
+                yield name, value
+
     def to_dict(self, *, include_hidden: bool = False) -> dict[str, Any]:
         """The instance as a dict of Python values by property name.
 
@@ -108,7 +117,7 @@ class Model(BaseModel):
         >>> Customer.validate_input({"email": "a@b.co", "name": "Al"})["token"]
         '2b0c...'
         """
-        from .validation import validate_input
+        from .updates import validate_input
 
         return validate_input(cls, data, mode=mode, scope=scope)
 
