@@ -26,9 +26,11 @@ from bson import Binary, Decimal128, ObjectId
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
+from .errors import ValidationError
 from .metadata import ID_FIELD, ModelMeta, PropertyMeta, meta_of
 from .properties import loading
-from .types import TypeInfo, date_from_bson, decimal_from_bson
+from .rules import MAX_DATA_DEPTH
+from .types import BSON_AS_IS, TypeInfo, date_from_bson, decimal_from_bson
 
 __all__ = [
     "decode",
@@ -44,9 +46,7 @@ __all__ = [
 T = TypeVar("T", bound=BaseModel)
 Convert = Callable[[Any], Any]
 
-_UNCHANGED: frozenset[type] = frozenset(
-    [str, int, float, bool, type(None), dt.datetime, ObjectId, bytes, Binary, Decimal128]
-)
+_UNCHANGED = BSON_AS_IS
 
 
 def _date_to_bson(value: dt.date) -> dt.datetime:
@@ -59,17 +59,20 @@ def _uuid_to_bson(value: uuid.UUID) -> Binary:
     return Binary(value.bytes, 4)
 
 
-def encode_any(value: Any) -> Any:
-    """A value of unknown declared type to BSON, by its runtime type."""
+def encode_any(value: Any, _depth: int = 0) -> Any:
+    """A value of unknown declared type to BSON, by its runtime type. Nesting beyond the
+    data limit raises ``ValidationError`` (code ``too-deep``), never ``RecursionError``."""
     kind = type(value)
     if kind in _UNCHANGED:
         return value
+    if _depth > MAX_DATA_DEPTH:
+        raise _too_deep()
     if isinstance(value, BaseModel):
         return encode(value)
     if isinstance(value, Mapping):
-        return {key: encode_any(item) for key, item in value.items()}
+        return {key: encode_any(item, _depth + 1) for key, item in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
-        return [encode_any(item) for item in value]
+        return [encode_any(item, _depth + 1) for item in value]
     if isinstance(value, uuid.UUID):
         return _uuid_to_bson(value)
     if isinstance(value, decimal.Decimal):
@@ -150,7 +153,24 @@ def _encode_plan(meta: ModelMeta) -> list[tuple[str, str, Convert | None]]:
 def encode(instance: BaseModel) -> dict[str, Any]:
     """An instance as a BSON-ready document: field names at every depth, the id as
     ``_id`` (left out while a generated id is None), hidden properties included."""
-    return _dumper(type(instance))(instance)
+    try:
+        return _dumper(type(instance))(instance)
+    except RecursionError:  # models embedded in each other beyond any sane depth
+        raise _too_deep(type(instance).__name__) from None
+
+
+def _too_deep(model: str = "value") -> ValidationError:
+    return ValidationError(
+        model,
+        [
+            {
+                "path": "",
+                "code": "too-deep",
+                "message": f"the data nests deeper than {MAX_DATA_DEPTH} levels",
+                "value": None,
+            }
+        ],
+    )
 
 
 def _encode_slowly(instance: BaseModel) -> dict[str, Any]:
@@ -170,9 +190,16 @@ def _encode_slowly(instance: BaseModel) -> dict[str, Any]:
         doc[field_name] = value if convert is None or value is None else convert(value)
     extra = instance.__pydantic_extra__
     if extra:
+        known = _declared_fields(meta)
         for key, value in extra.items():
-            doc[key] = encode_any(value)
+            if key not in known:
+                doc[key] = encode_any(value)
     return doc
+
+
+def _declared_fields(meta: ModelMeta) -> frozenset[str]:
+    """The stored names an extra may never take: a declared property's, and ``_id``."""
+    return frozenset([*meta.by_field, ID_FIELD])
 
 
 # Generated per class, as dataclasses generate __init__: one dict display per model with
@@ -207,7 +234,11 @@ def _dumper(cls: type[BaseModel]) -> Callable[[BaseModel], dict[str, Any]]:
         return lambda instance: _dumper(cls)(instance)
     _compiling.add(cls)
     try:
-        names: dict[str, Any] = {"slow": _encode_slowly, "encode_any": encode_any}
+        names: dict[str, Any] = {
+            "slow": _encode_slowly,
+            "encode_any": encode_any,
+            "known": _declared_fields(meta),
+        }
         entries: list[str] = []
         id_prop = meta.id
         generated_id = id_prop is not None and id_prop.generated
@@ -232,7 +263,9 @@ def _dumper(cls: type[BaseModel]) -> Callable[[BaseModel], dict[str, Any]]:
             lines += [
                 "    extra = instance.__pydantic_extra__",
                 "    if extra:",
-                "        doc.update({k: encode_any(x) for k, x in extra.items()})",
+                "        doc.update(",
+                "            {k: encode_any(x) for k, x in extra.items() if k not in known}",
+                "        )",
             ]
         lines.append("    return doc")
         found = _generate("dump", "\n".join(lines), names)

@@ -12,37 +12,25 @@ so one dict rebuilds a class and everything it refers to.
 from __future__ import annotations
 
 import copy
-import datetime as dt
 import decimal
 import enum
 import inspect
-import uuid
 from collections.abc import Mapping
 from typing import Any, NoReturn
 
-from bson import ObjectId
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined, to_jsonable_python
 
 from .errors import ModelDefinitionError
 from .metadata import ModelMeta, PropertyMeta, meta_of
 from .models import Entity, Model
-from .types import TypeInfo
+from .types import SCALAR_TABLE, TypeInfo
 
 __all__ = ["DECIMAL_DATA_TYPE", "INDEX_OPTIONS", "SCALAR_NAMES", "model_definition"]
 
 #: The name model_definition writes for each scalar (subclasses first).
-SCALAR_NAMES: tuple[tuple[type, str], ...] = (
-    (bool, "boolean"),
-    (int, "integer"),
-    (float, "number"),
-    (decimal.Decimal, "number"),
-    (str, "string"),
-    (dt.datetime, "date"),
-    (dt.date, "DateString"),
-    (uuid.UUID, "uuid"),
-    (bytes, "buffer"),
-    (ObjectId, "ObjectId"),
+SCALAR_NAMES: tuple[tuple[type, str], ...] = tuple(
+    (row.python, row.loopback) for row in SCALAR_TABLE
 )
 #: ``mongodb.dataType`` of a ``Decimal`` property.
 DECIMAL_DATA_TYPE = "Decimal128"

@@ -33,6 +33,7 @@ from pydantic_core import PydanticUndefined
 from .errors import ModelDefinitionError
 from .keywords import keyword_checker, odm_error
 from .properties import DEFAULT_FNS, PROP_OPTION_NAMES, PropertyOptions, make_generator
+from .rules import field_name_problem
 from .types import TypeInfo, bson_annotation, parse_type
 
 if TYPE_CHECKING:
@@ -171,8 +172,14 @@ class Plans:
     load_mode: tuple[Literal["allow", "ignore"], bool] | None = None
     #: codec: (field name, property, decoder, missing-field default) for each property
     decode: list[tuple[str, str, Convert | None, Callable[[], Any]]] | None = None
-    #: filters: the first hidden property at any depth (``(None,)`` when there is none)
-    hidden_within: tuple[str | None] | None = None
+    #: hidden: whether a hidden property is reachable from the model, at any depth
+    holds_hidden: bool | None = None
+    #: hidden: (names a hidden field, may hold one) by property path
+    hidden_paths: dict[str, tuple[bool, bool]] = field(default_factory=dict)
+    #: ids: the id argument coercer (ids' ``_Coercer``)
+    id_coercer: Any = None
+    #: validation: the properties holding models, and whether any reachable model keeps extras
+    embedded: tuple[tuple[str, ...], bool] | None = None
     #: filters: resolved query targets by property path (filters' ``_Target``)
     targets: dict[str, Any] = field(default_factory=dict)
     #: indexes: the declared indexes (indexes' ``IndexSpec``)
@@ -400,10 +407,11 @@ def _implicit_id() -> PropertyMeta:
 
 
 def _check_field_name(model: str, name: str, field_name: str) -> None:
-    if not field_name or field_name.startswith("$") or "." in field_name:
+    problem = field_name_problem(field_name)
+    if problem is not None:
         raise ModelDefinitionError(
             f"{model}.{name}: field_name {field_name!r} is not a valid MongoDB field name "
-            "(it may not be empty, start with '$' or contain '.')"
+            f"({problem})"
         )
 
 

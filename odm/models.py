@@ -9,7 +9,7 @@ finished class, so a bad declaration fails where it is written.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, Unpack
 
 from pydantic import BaseModel, ConfigDict
@@ -19,7 +19,7 @@ from .errors import InvalidFilterError, ModelDefinitionError
 from .filters import scope_defaults, translate_filter
 from .indexes import declared_indexes
 from .metadata import ModelMeta, ModelSettingsDict, compile_model, meta_of
-from .validation import validate_input
+from .updates import validate_input
 
 __all__ = ["Entity", "Model", "model"]
 
@@ -127,6 +127,15 @@ class Model(BaseModel):
         if meta is None:
             raise TypeError(f"{cls.__name__} is not an odm model class")
         return meta
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        """pydantic's ``repr()``/``str()`` fields without the hidden properties (a repr
+        ends up in logs); embedded models leave out their own."""
+        meta = meta_of(type(self))
+        hidden = meta.hidden if meta is not None else frozenset()
+        for name, value in super().__repr_args__():
+            if name not in hidden:
+                yield name, value
 
     def to_dict(self, *, include_hidden: bool = False) -> dict[str, Any]:
         """The instance as a dict of Python values by property name.

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
-from .codec import decode, decode_many, decode_trusted, encode
+from .codec import decode, decode_many, decode_trusted
 from .drivers import CollectionAdapter, DatabaseAdapter, DuplicateKeyInfo, adapt
 from .errors import (
     DuplicateKeyError,
@@ -22,10 +22,16 @@ from .errors import (
     InvalidFilterError,
     ValidationError,
 )
-from .filters import Query, scope_defaults, sort_spec, translate_filter, translate_where
+from .filters import Filter as FilterDict
+from .filters import Query, sort_spec, translate_filter, translate_where
+from .filters import Where as WhereDict
+from .hidden import path_is_hidden
+from .ids import id_condition
 from .metadata import ID_FIELD, ModelMeta, meta_of
 from .models import Entity
-from .validation import UpdatePlan, validate_create, validate_replace, validate_update
+from .scoping import scope_values
+from .updates import UpdatePlan, translate_update, upsert_document
+from .validation import validate_create_document, validate_replace_document
 
 if TYPE_CHECKING:
     from .indexes import MigrationReport
@@ -33,8 +39,9 @@ if TYPE_CHECKING:
 __all__ = ["Repository"]
 
 E = TypeVar("E", bound=Entity)
-Filter = Mapping[str, Any]
-Where = Mapping[str, Any]
+Filter = FilterDict | Mapping[str, Any]
+Where = WhereDict | Mapping[str, Any]
+_NO_ID: Any = object()
 
 
 class Repository(Generic[E]):
@@ -57,6 +64,7 @@ class Repository(Generic[E]):
         allow_extended_operators: bool = False,
         prohibit_hidden_in_query: bool = False,
         validate_on_load: bool = True,
+        allow_regexp: bool = True,
     ) -> None:
         meta = meta_of(entity_class)
         if meta is None or not meta.is_entity or meta.id is None:
@@ -67,6 +75,7 @@ class Repository(Generic[E]):
         self.allow_extended_operators = allow_extended_operators
         self.prohibit_hidden_in_query = prohibit_hidden_in_query
         self.validate_on_load = validate_on_load
+        self.allow_regexp = allow_regexp
         self._db: DatabaseAdapter = adapt(db)
         self._collection: CollectionAdapter = self._db.collection(meta.collection)
         self._set_scope(meta.settings.scope)
@@ -74,7 +83,7 @@ class Repository(Generic[E]):
     def _set_scope(self, scope: Mapping[str, Any] | None) -> None:
         self.scope = dict(scope) if scope else None
         self._scope_where: Mapping[str, Any] | None = (self.scope or {}).get("where")
-        self._scope_values = scope_defaults(self.meta, self.scope) if self.scope else {}
+        self._scope_values = scope_values(self.meta, self.scope)
 
     def __repr__(self) -> str:
         return f"Repository({self.entity_class.__name__}, collection={self.meta.collection!r})"
@@ -104,8 +113,9 @@ class Repository(Generic[E]):
 
     async def create(self, data: Mapping[str, Any] | E, *, session: Any = None) -> E:
         """Validate and insert one entity; returns it with its id."""
-        entity = validate_create(self.entity_class, data, scope_values=self._scope_values)
-        doc = encode(entity)
+        entity, doc = validate_create_document(
+            self.entity_class, data, scope_values=self._scope_values
+        )
         try:
             inserted = await self._collection.insert_one(doc, session=session)
         except DuplicateKeyInfo as info:
@@ -123,12 +133,15 @@ class Repository(Generic[E]):
         and the items before it stay stored.
         """
         entities: list[E] = []
+        docs: list[dict[str, Any]] = []
         details: list[ErrorDetail] = []
         for position, item in enumerate(items):
             try:
-                entities.append(
-                    validate_create(self.entity_class, item, scope_values=self._scope_values)
+                entity, doc = validate_create_document(
+                    self.entity_class, item, scope_values=self._scope_values
                 )
+                entities.append(entity)
+                docs.append(doc)
             except ValidationError as error:
                 for detail in error.details:
                     path = f"{position}.{detail['path']}" if detail["path"] else str(position)
@@ -144,7 +157,6 @@ class Repository(Generic[E]):
             raise ValidationError(self.meta.name, details)
         if not entities:
             return []
-        docs = [encode(entity) for entity in entities]
         try:
             ids = await self._collection.insert_many(docs, session=session)
         except DuplicateKeyInfo as info:
@@ -205,11 +217,10 @@ class Repository(Generic[E]):
         self, id: Any, data: Mapping[str, Any] | E, *, session: Any = None
     ) -> None:
         """Replace one entity whole (defaults re-applied to missing properties)."""
-        entity = validate_replace(
+        entity, doc = validate_replace_document(
             self.entity_class, data, target_id=id, scope_values=self._scope_values
         )
         query = self._id_where(id)
-        doc = encode(entity)
         doc.pop(ID_FIELD, None)  # replace_one keeps the stored _id
         try:
             matched = await self._collection.replace_one(query, doc, session=session)
@@ -235,6 +246,11 @@ class Repository(Generic[E]):
         how a worker claims a job."""
         plan = self._update_plan(data)
         query = self._where(where)
+        update = plan.document(self.meta)
+        if upsert:  # the inserted document is validated as a create
+            update = upsert_document(
+                self.entity_class, where, data, scope_values=self._scope_values, plan=plan
+            )
         if order is not None:
             sort = sort_spec(self.meta, order, prohibit_hidden=self.prohibit_hidden_in_query)
         else:
@@ -242,7 +258,7 @@ class Repository(Generic[E]):
         try:
             doc = await self._collection.find_one_and_update(
                 query,
-                plan.document(self.meta),
+                update,
                 sort=sort,
                 return_new=return_new,
                 upsert=upsert,
@@ -348,10 +364,10 @@ class Repository(Generic[E]):
 
     # --- the steps ------------------------------------------------------------------
 
-    def _query(self, filter: Filter | None, *, id: Any = None) -> Query:
+    def _query(self, filter: Filter | None, *, id: Any = _NO_ID) -> Query:
         if filter is not None and not isinstance(filter, Mapping):
             raise InvalidFilterError("", f"a filter is a mapping, not {type(filter).__name__}")
-        if id is not None:
+        if id is not _NO_ID:  # find_by_id(None) finds nothing
             id_where = self._possible_id(id)
             where = (filter or {}).get("where")
             filter = {**(filter or {}), "where": {"and": [id_where, where]} if where else id_where}
@@ -364,6 +380,7 @@ class Repository(Generic[E]):
             scope=self.scope,
             allow_extended_operators=self.allow_extended_operators,
             prohibit_hidden=self.prohibit_hidden_in_query,
+            allow_regexp=self.allow_regexp,
         )
 
     def _where(self, where: Where | None) -> dict[str, Any]:
@@ -377,27 +394,21 @@ class Repository(Generic[E]):
             scope_where=self._scope_where,
             allow_extended_operators=self.allow_extended_operators,
             prohibit_hidden=self.prohibit_hidden_in_query,
+            allow_regexp=self.allow_regexp,
         )
 
     def _possible_id(self, id: Any) -> dict[str, Any]:
-        """``{id property: id}``; an id that cannot be an id of this model matches
+        """``{id property: id}`` with the id coerced to its type (``odm.ids``); an
+        id that cannot be an id of this model (a dict or a list among them) matches
         nothing, so it is reported as not found."""
-        assert self.meta.id is not None
-        if id is None:
-            raise EntityNotFoundError(self.meta.name, id)
-        where = {self.meta.id.name: id}
-        try:
-            translate_where(self.meta, where)
-        except InvalidFilterError:
-            raise EntityNotFoundError(self.meta.name, id) from None
-        return where
+        return id_condition(self.meta, id)
 
     def _id_where(self, id: Any) -> dict[str, Any]:
         """The query of one id within the scope."""
         return self._where(self._possible_id(id))
 
     def _update_plan(self, data: Mapping[str, Any], **target: Any) -> UpdatePlan:
-        return validate_update(
+        return translate_update(
             self.entity_class,
             data,
             scope_values=self._scope_values,
@@ -438,7 +449,12 @@ class Repository(Generic[E]):
         properties = [self.meta.property_path(field) for field in fields]
         value = None
         if info.key_value is not None:
-            value = {self.meta.property_path(k): v for k, v in info.key_value.items()}
+            paths = {k: self.meta.property_path(k) for k in info.key_value}
+            # a hidden property's value stays out of the error (it ends up in logs)
+            value = {
+                paths[k]: None if path_is_hidden(self.meta, paths[k]) else v
+                for k, v in info.key_value.items()
+            }
         return DuplicateKeyError(
             self.meta.name,
             properties=properties,

@@ -26,38 +26,22 @@ Choices where LoopBack is silent:
 from __future__ import annotations
 
 import copy
-import datetime as dt
-import decimal
 import enum
 import inspect
-import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from bson import ObjectId
 from pydantic import BaseModel
 
 from .errors import ModelDefinitionError
 from .metadata import PropertyMeta, meta_of
-from .types import TypeInfo, parse_type
+from .types import OBJECT_ID_PATTERN, SCALAR_TABLE, TypeInfo, parse_type
 
 __all__ = ["OBJECT_ID_PATTERN", "get_json_schema", "is_required"]
 
-#: The pattern of an ObjectId's hex string.
-OBJECT_ID_PATTERN = "^[0-9a-fA-F]{24}$"
-
 # Checked in order: bool before int, datetime before date (subclasses first).
-_SCALAR_SCHEMAS: tuple[tuple[type, dict[str, Any]], ...] = (
-    (bool, {"type": "boolean"}),
-    (int, {"type": "integer"}),
-    (float, {"type": "number"}),
-    (decimal.Decimal, {"type": "number"}),
-    (str, {"type": "string"}),
-    (dt.datetime, {"type": "string", "format": "date-time"}),
-    (dt.date, {"type": "string", "format": "date"}),
-    (uuid.UUID, {"type": "string", "format": "uuid"}),
-    (bytes, {"type": "string", "contentEncoding": "base64"}),
-    (ObjectId, {"type": "string", "pattern": OBJECT_ID_PATTERN}),
+_SCALAR_SCHEMAS: tuple[tuple[type, dict[str, Any]], ...] = tuple(
+    (row.python, dict(row.json_schema)) for row in SCALAR_TABLE
 )
 
 

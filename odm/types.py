@@ -12,16 +12,22 @@ import enum
 import types
 import typing
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from bson import Decimal128, ObjectId
+from bson import Binary, Decimal128, ObjectId
 from pydantic import AfterValidator, BaseModel, BeforeValidator, GetCoreSchemaHandler
 from pydantic_core import core_schema
 
 __all__ = [
+    "BSON_AS_IS",
+    "LEAF_TYPES",
     "OBJECT_ID",
+    "OBJECT_ID_PATTERN",
     "SCALARS",
+    "SCALAR_TABLE",
+    "Scalar",
     "TypeInfo",
     "bson_annotation",
     "date_from_bson",
@@ -32,19 +38,47 @@ __all__ = [
 
 Kind = Literal["any", "scalar", "model", "list", "dict", "union"]
 
-#: The scalar Python types odm maps to BSON (Enum subclasses are scalars too).
-SCALARS: tuple[type, ...] = (
-    str,
-    int,
-    float,
-    bool,
-    dt.datetime,
-    dt.date,
-    decimal.Decimal,
-    uuid.UUID,
-    bytes,
-    ObjectId,
+OBJECT_ID_PATTERN = "^[0-9a-fA-F]{24}$"
+
+
+@dataclass(frozen=True)
+class Scalar:
+    """One scalar Python type and what each layer makes of it: ``bson_as_is`` when BSON
+    keeps the value unchanged (the codec converts the others), its JSON Schema and its
+    LoopBack type name."""
+
+    python: type
+    bson_as_is: bool
+    json_schema: Mapping[str, Any]
+    loopback: str
+
+
+#: The scalar table, read by the codec, validation, the JSON Schema and the LoopBack
+#: definitions. Order matters where types are subclasses: bool before int, datetime
+#: before date. (Enum subclasses are scalars too, stored as their value.)
+SCALAR_TABLE: tuple[Scalar, ...] = (
+    Scalar(bool, True, {"type": "boolean"}, "boolean"),
+    Scalar(int, True, {"type": "integer"}, "integer"),
+    Scalar(float, True, {"type": "number"}, "number"),
+    Scalar(decimal.Decimal, False, {"type": "number"}, "number"),
+    Scalar(str, True, {"type": "string"}, "string"),
+    Scalar(dt.datetime, True, {"type": "string", "format": "date-time"}, "date"),
+    Scalar(dt.date, False, {"type": "string", "format": "date"}, "DateString"),
+    Scalar(uuid.UUID, False, {"type": "string", "format": "uuid"}, "uuid"),
+    Scalar(bytes, True, {"type": "string", "contentEncoding": "base64"}, "buffer"),
+    Scalar(ObjectId, True, {"type": "string", "pattern": OBJECT_ID_PATTERN}, "ObjectId"),
 )
+
+#: The scalar Python types odm maps to BSON.
+SCALARS: tuple[type, ...] = tuple(row.python for row in SCALAR_TABLE)
+
+#: Runtime types whose values BSON holds as they are (no conversion, no names inside).
+BSON_AS_IS: frozenset[type] = frozenset(
+    [*(row.python for row in SCALAR_TABLE if row.bson_as_is), type(None), Decimal128, Binary]
+)
+
+#: Runtime types whose values hold no names and no nesting (a data walk stops there).
+LEAF_TYPES: frozenset[type] = frozenset([*SCALARS, type(None), Decimal128, Binary])
 
 
 @dataclass(frozen=True)
@@ -193,7 +227,7 @@ class _ObjectIdSchema:
 
         return core_schema.no_info_plain_validator_function(
             validate,
-            json_schema_input_schema=core_schema.str_schema(pattern="^[0-9a-fA-F]{24}$"),
+            json_schema_input_schema=core_schema.str_schema(pattern=OBJECT_ID_PATTERN),
             serialization=core_schema.plain_serializer_function_ser_schema(
                 str, when_used="json-unless-none"
             ),

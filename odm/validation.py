@@ -1,68 +1,90 @@
-"""Write checks: data in, a validated instance (or a validated partial update) out, or
-``odm.ValidationError`` listing every problem found. Nothing here does I/O.
+"""Write checks: data in, a validated instance out, or ``odm.ValidationError`` listing
+every problem found. Nothing here does I/O. Partial updates are :mod:`odm.updates`'.
 
-Order of the checks for a write: names (``$``/dots at any depth), unknown properties
-(by the model's strict mode), forceId, the default scope, then pydantic validation of
-types, ``required``, ``nullable`` and the enforced JSON Schema keywords. All problems
-are collected before raising.
+Order of the checks for a write: nesting depth, names (``$``/dots at any depth), unknown
+properties (by the model's strict mode), forceId, the default scope, then pydantic
+validation of types, ``required``, ``nullable`` and the enforced JSON Schema keywords,
+then what MongoDB can store (extras that collide with declared field names, 64-bit
+integers, UTF-8, Decimal128, the 16 MiB document size). All problems are collected
+before raising. The rules themselves are :mod:`odm.rules`'.
 """
 
 from __future__ import annotations
 
 import decimal
-import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import date, datetime
 from typing import Any, Literal, TypeVar
 
 import bson
 import bson.errors
-from bson import Binary, Decimal128, ObjectId
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
-from .codec import encode_any, encode_value
+from .codec import encode, encode_any
 from .errors import ErrorDetail, ValidationError
-from .metadata import ID_FIELD, ModelMeta, PropertyMeta, meta_of
+from .metadata import ID_FIELD, ModelMeta, meta_of
+from .rules import (
+    MAX_DATA_DEPTH,
+    MAX_DOCUMENT_SIZE,
+    depth_exceeds,
+    is_bad_name,
+    name_problem,
+    value_problem,
+)
+from .scoping import apply_scope_defaults, scope_conflicts
+from .types import LEAF_TYPES
 
 __all__ = [
-    "UPDATE_OPERATORS",
-    "UpdatePlan",
+    "NO_ID",
+    "Problems",
+    "check_extras",
+    "check_names",
+    "check_size",
+    "check_storable",
+    "too_deep",
     "validate_create",
-    "validate_input",
+    "validate_create_document",
     "validate_replace",
-    "validate_update",
+    "validate_replace_document",
 ]
 
 T = TypeVar("T", bound=BaseModel)
 Mode = Literal["create", "replace", "update"]
 
-#: The update operators accepted with ``allow_extended_operators=True``.
-UPDATE_OPERATORS = frozenset(
-    [
-        "$set",
-        "$inc",
-        "$mul",
-        "$min",
-        "$max",
-        "$unset",
-        "$push",
-        "$pull",
-        "$addToSet",
-        "$currentDate",
-    ]
-)
-_NUMERIC_OPERATORS = frozenset(["$inc", "$mul"])
-_ARRAY_OPERATORS = frozenset(["$push", "$addToSet", "$pull"])
-
-_NO_ID = object()
-_MIN_INT64 = -(2**63)
-_MAX_INT64 = 2**63 - 1
+#: The ``target_id`` of a write that has none.
+NO_ID: Any = object()
+_ENCODE_ERRORS = (bson.errors.BSONError, OverflowError, decimal.DecimalException, ValueError)
+# BSON bytes the server adds for a generated ``_id``: type, "_id\0", 12 bytes.
+_GENERATED_ID_SIZE = 17
+HIDDEN_VALUE = "<hidden>"
 
 
-class _Problems:
-    """Collects the details of one write."""
+def _is_hidden_path(meta: ModelMeta, path: str) -> bool:
+    """Whether a detail path (property names, list indexes, an operator first) ends in or
+    passes through a hidden property."""
+    current: ModelMeta | None = meta
+    for part in path.split("."):
+        if current is None:
+            return False
+        if part.startswith("$") or part.isdigit():
+            continue
+        prop = current.properties.get(part)
+        if prop is None:
+            return False
+        if prop.hidden:
+            return True
+        models = prop.type.models
+        current = meta_of(models[0]) if len(models) == 1 else None
+    return False
+
+
+def _embeds_models(meta: ModelMeta) -> bool:
+    return bool(_embedded(meta.cls)[0])
+
+
+class Problems:
+    """Collects the details of one write. Values of hidden properties never reach a
+    detail: the ``value`` is left out and the message does not quote it."""
 
     def __init__(self, meta: ModelMeta) -> None:
         self.meta = meta
@@ -71,6 +93,12 @@ class _Problems:
     def add(
         self, path: str, code: str, message: str, value: Any, *, verbatim: bool = False
     ) -> None:
+        hidden = self.meta.hidden or _embeds_models(self.meta)
+        if hidden and _is_hidden_path(self.meta, path):
+            if value is not None:
+                for shown in {repr(value), str(value)}:
+                    message = message.replace(shown, HIDDEN_VALUE)
+            value = None
         text = message if verbatim else f"{self.meta.name}.{path or '<root>'}: {message}"
         self.details.append({"path": path, "code": code, "message": text, "value": value})
 
@@ -83,6 +111,8 @@ class _Problems:
                 self.add(path, "presence", "is required", None)
             elif kind == "extra_forbidden":
                 self.add(path, "unknown-property", "is not a property of the model", item["input"])
+            elif kind == "recursion_loop":
+                self.add(path, "too-deep", f"nests deeper than {MAX_DATA_DEPTH} levels", None)
             elif "message" in ctx:
                 self.add(
                     path,
@@ -99,85 +129,65 @@ class _Problems:
             raise ValidationError(self.meta.name, self.details)
 
 
-def _is_utf8(text: str) -> bool:
-    if text.isascii():
-        return True
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate, as JSON's "\ud800" gives
-        return False
-    return True
-
-
-def _name_problem(key: Any) -> str | None:
-    """Why ``key`` cannot be a stored name, or None when it can."""
-    if not isinstance(key, str) or key.startswith("$") or "." in key:
-        return "names may not start with '$' or contain '.'"
-    if not key:
-        return "names may not be empty"
-    if "\x00" in key:
-        return "names may not contain a NUL byte"
-    if not _is_utf8(key):
-        return "names must be valid UTF-8 text"
-    return None
-
-
-def _bad_name(key: Any) -> bool:
-    return _name_problem(key) is not None
-
-
-# Types whose values hold no names and need no walking.
-_LEAVES: frozenset[type] = frozenset(
-    [str, int, float, bool, type(None), datetime, date, uuid.UUID, ObjectId, decimal.Decimal]
-)
-_LEAVES |= {bytes, Decimal128, Binary}
-
-
-def _has_bad_name(value: Any) -> bool:
-    """Whether any key of ``value`` (at any depth) is refused; walks containers only."""
-    pending = [value]
+def _scan(value: Any) -> tuple[bool, bool]:
+    """(any key refused, nested beyond the data limit) for ``value``, in one walk over its
+    containers only."""
+    pending: list[tuple[Any, int]] = [(value, 0)]
+    bad = False
     while pending:
-        current = pending.pop()
+        current, depth = pending.pop()
         kind = type(current)
-        if kind is dict:
-            for key, item in current.items():
-                if (
-                    key.__class__ is not str
-                    or not key
-                    or key[0] == "$"
-                    or "." in key
-                    or "\x00" in key
-                    or not (key.isascii() or _is_utf8(key))
-                ):
-                    return True
-                if type(item) not in _LEAVES:
-                    pending.append(item)
-        elif kind is list or kind is tuple:
-            pending.extend(item for item in current if type(item) not in _LEAVES)
+        if kind is dict or kind is list or kind is tuple:
+            if depth > MAX_DATA_DEPTH:
+                return bad, True
+            if kind is dict:
+                bad = bad or any(map(is_bad_name, current))
+                pending.extend(
+                    (item, depth + 1) for item in current.values() if type(item) not in LEAF_TYPES
+                )
+            else:
+                pending.extend(
+                    (item, depth + 1) for item in current if type(item) not in LEAF_TYPES
+                )
         elif isinstance(current, BaseModel):
-            pending.append(current.__dict__)
+            pending.append((current.__dict__, depth))
             if current.__pydantic_extra__:
-                pending.append(current.__pydantic_extra__)
+                pending.append((current.__pydantic_extra__, depth))
         elif isinstance(current, Mapping):
-            pending.append(dict(current))
+            pending.append((dict(current), depth))
         elif isinstance(current, set | frozenset):
-            pending.append(list(current))
-    return False
+            pending.append((list(current), depth))
+    return bad, False
 
 
-def check_names(value: Any, path: str, problems: _Problems) -> Any:
+def too_deep(meta: ModelMeta, value: Any, path: str = "") -> ValidationError:
+    """The ``too-deep`` error of ``value``, naming its top-level key that nests too deep."""
+    if isinstance(value, Mapping):
+        path = next((str(k) for k, v in value.items() if depth_exceeds(v, MAX_DATA_DEPTH)), path)
+    return _too_deep(meta, path)
+
+
+def _too_deep(meta: ModelMeta, path: str) -> ValidationError:
+    problems = Problems(meta)
+    problems.add(path, "too-deep", f"nests deeper than {MAX_DATA_DEPTH} levels", None)
+    return ValidationError(meta.name, problems.details)
+
+
+def check_names(value: Any, path: str, problems: Problems) -> Any:
     """Refuse keys that start with ``$`` or contain ``.`` (or are empty, hold a NUL byte or
     are not valid UTF-8), at any depth of the data; returns the data without them (so each
     problem is reported once). Clean data (the usual case) is returned as it is after one
-    walk over its containers."""
-    if not _has_bad_name(value):
+    walk over its containers. Data nested beyond the limit raises ``too-deep`` at once, so
+    no later step recurses that deep."""
+    bad, deep = _scan(value)
+    if deep:
+        raise too_deep(problems.meta, value, path)
+    if not bad:
         return value
     return _clean_names(value, path, problems)
 
 
-def _clean_names(value: Any, path: str, problems: _Problems) -> Any:
-    """The slow path of :func:`check_names`: reports each refused key with its path and
-    returns the data without them (so each problem is reported once)."""
+def _clean_names(value: Any, path: str, problems: Problems) -> Any:
     if isinstance(value, BaseModel):
         extra = value.__pydantic_extra__
         if extra:
@@ -189,7 +199,7 @@ def _clean_names(value: Any, path: str, problems: _Problems) -> Any:
         clean: dict[Any, Any] = {}
         for key, item in value.items():
             where = f"{path}.{key}" if path else str(key)
-            reason = _name_problem(key)
+            reason = name_problem(key)
             if reason is not None:
                 problems.add(where, "invalid-name", f"name {key!r} is not allowed ({reason})", item)
             else:
@@ -203,20 +213,90 @@ def _clean_names(value: Any, path: str, problems: _Problems) -> Any:
     return value
 
 
-def check_storable(value: Any, path: str, problems: _Problems) -> None:
+def _embedded(cls: type[BaseModel]) -> tuple[tuple[str, ...], bool]:
+    """The properties of ``cls`` that hold models, and whether any model reachable from
+    ``cls`` is ``strict=False`` (only those keep extras); computed once per class."""
+    meta = meta_of(cls)
+    if meta is None:
+        return (), False
+    found = meta.plans.embedded
+    if found is None:
+        found = meta.plans.embedded = _find_embedded(meta)
+    return found
+
+
+def _find_embedded(meta: ModelMeta) -> tuple[tuple[str, ...], bool]:
+    cls = meta.cls
+    holding = tuple(p.name for p in meta.properties.values() if p.type.models)
+    seen: set[type[BaseModel]] = {cls}
+    pending = [meta]
+    while pending:
+        current = pending.pop()
+        if current.strict is False:
+            return holding, True
+        for prop in current.properties.values():
+            for nested in prop.type.models:
+                nested_meta = meta_of(nested)
+                if nested not in seen and nested_meta is not None:
+                    seen.add(nested)
+                    pending.append(nested_meta)
+    return holding, False
+
+
+def check_extras(value: Any, path: str, problems: Problems) -> None:
+    """Refuse the extras of ``strict=False`` models (at any depth) that would be stored
+    under a declared property's field name or as ``_id``: one name, one field."""
+    pending: list[tuple[Any, str]] = [(value, path)]
+    while pending:
+        current, where = pending.pop()
+        if isinstance(current, BaseModel):
+            holding, loose = _embedded(type(current))
+            if not loose:
+                continue
+            extra = current.__pydantic_extra__
+            meta = meta_of(type(current))
+            if meta is not None and extra:
+                for key in extra:
+                    if key in meta.by_field or key == ID_FIELD:
+                        problems.add(
+                            f"{where}.{key}" if where else key,
+                            "invalid-name",
+                            f"name {key!r} is the stored name of a declared property",
+                            None,
+                        )
+            for name in holding:
+                item = current.__dict__.get(name)
+                if item is not None:
+                    pending.append((item, f"{where}.{name}" if where else name))
+        elif isinstance(current, list | tuple):
+            pending.extend((item, _join(where, i)) for i, item in enumerate(current))
+        elif isinstance(current, dict):
+            pending.extend((item, _join(where, key)) for key, item in current.items())
+
+
+def _join(path: str, key: object) -> str:
+    return f"{path}.{key}" if path else str(key)
+
+
+def check_storable(value: Any, path: str, problems: Problems) -> None:
     """Report validated values BSON cannot hold, at any depth: integers beyond 64 bits,
     text that is not valid UTF-8, decimals beyond Decimal128's 34 digits. The BSON encoder
     (C) tries the value first; the walk in Python runs only to say where a problem is."""
     try:
         bson.encode({"value": encode_any(value)})
-    except (bson.errors.BSONError, OverflowError, decimal.DecimalException, ValueError) as error:
-        before = len(problems.details)
-        _find_unstorable(value, path, problems)
-        if len(problems.details) == before:  # a value of a type BSON does not know
-            _locate_unencodable(value, path, problems, error)
+    except _ENCODE_ERRORS as error:
+        locate_unstorable(value, path, problems, error)
 
 
-def _locate_unencodable(value: Any, path: str, problems: _Problems, error: Exception) -> None:
+def locate_unstorable(value: Any, path: str, problems: Problems, error: Exception) -> None:
+    """Say where in ``value`` the BSON encoder's ``error`` comes from."""
+    before = len(problems.details)
+    _find_unstorable(value, path, problems)
+    if len(problems.details) == before:  # a value of a type BSON does not know
+        _locate_unencodable(value, path, problems, error)
+
+
+def _locate_unencodable(value: Any, path: str, problems: Problems, error: Exception) -> None:
     items: Any = ()
     if isinstance(value, BaseModel):
         items = value.__dict__.items()
@@ -226,12 +306,7 @@ def _locate_unencodable(value: Any, path: str, problems: _Problems, error: Excep
     for key, item in items:
         try:
             bson.encode({"value": encode_any(item)})
-        except (
-            bson.errors.BSONError,
-            OverflowError,
-            decimal.DecimalException,
-            ValueError,
-        ) as inner:
+        except _ENCODE_ERRORS as inner:
             where = f"{path}.{key}" if path else str(key)
             problems.add(where, "type", f"cannot be stored in MongoDB ({inner})", item)
             found = True
@@ -239,20 +314,10 @@ def _locate_unencodable(value: Any, path: str, problems: _Problems, error: Excep
         problems.add(path, "type", f"cannot be stored in MongoDB ({error})", value)
 
 
-def _find_unstorable(value: Any, path: str, problems: _Problems) -> None:
-    """Report validated values BSON cannot hold, at any depth: integers beyond 64 bits,
-    text that is not valid UTF-8, decimals beyond Decimal128's 34 digits."""
-    if isinstance(value, str):
-        if not _is_utf8(value):
-            problems.add(path, "type", "is not valid UTF-8 text (a lone surrogate)", value)
-    elif isinstance(value, int) and not isinstance(value, bool):
-        if not _MIN_INT64 <= value <= _MAX_INT64:
-            problems.add(path, "type", "is beyond the 64-bit integers MongoDB stores", value)
-    elif isinstance(value, decimal.Decimal):
-        try:
-            Decimal128(value)
-        except decimal.DecimalException:
-            problems.add(path, "type", "has more digits than Decimal128 stores (34)", value)
+def _find_unstorable(value: Any, path: str, problems: Problems) -> None:
+    problem = value_problem(value)
+    if problem is not None:
+        problems.add(path, "type", problem, value)
     elif isinstance(value, BaseModel):
         _find_unstorable(value.__dict__, path, problems)
         if value.__pydantic_extra__:
@@ -265,7 +330,20 @@ def _find_unstorable(value: Any, path: str, problems: _Problems) -> None:
             _find_unstorable(item, f"{path}.{index}" if path else str(index), problems)
 
 
-def _raw_data(meta: ModelMeta, data: Mapping[str, Any] | BaseModel) -> dict[str, Any]:
+def check_size(size: int, problems: Problems, path: str = "") -> None:
+    """Refuse a document of ``size`` BSON bytes that MongoDB would refuse."""
+    if size > MAX_DOCUMENT_SIZE:
+        problems.add(
+            path,
+            "document-too-large",
+            f"the document is {size} bytes of BSON; MongoDB stores at most "
+            f"{MAX_DOCUMENT_SIZE} (16 MiB)",
+            None,
+        )
+
+
+def raw_data(meta: ModelMeta, data: Mapping[str, Any] | BaseModel) -> dict[str, Any]:
+    """Write data as a dict by property name (an instance's set values and extras)."""
     if isinstance(data, BaseModel):
         raw = {
             name: data.__dict__[name] for name in type(data).model_fields if name in data.__dict__
@@ -291,17 +369,25 @@ def _raw_data(meta: ModelMeta, data: Mapping[str, Any] | BaseModel) -> dict[str,
     return dict(data)
 
 
-def _unknown(meta: ModelMeta, raw: dict[str, Any], problems: _Problems) -> None:
-    """Apply the strict mode to the top-level names of ``raw`` (in place)."""
+def apply_strict(meta: ModelMeta, raw: dict[str, Any], problems: Problems) -> None:
+    """Apply the strict mode to the top-level names of ``raw`` (in place); a
+    ``strict=False`` extra named like a declared property's field is refused."""
     for key in list(raw):
-        if key in meta.properties or _bad_name(key):
+        if key in meta.properties or is_bad_name(key):
             continue
         if key == ID_FIELD and meta.id is not None:
             raw.setdefault(meta.id.name, raw.pop(key))
             continue
         if meta.strict is True:
             problems.add(key, "unknown-property", "is not a property of the model", raw[key])
-        if meta.strict is not False:
+        elif meta.strict is False and key in meta.by_field:
+            problems.add(
+                key,
+                "invalid-name",
+                f"name {key!r} is the stored name of a declared property",
+                raw[key],
+            )
+        if meta.strict is not False or key in meta.by_field:
             raw.pop(key)
 
 
@@ -309,15 +395,16 @@ def _same_id(given: Any, target: Any) -> bool:
     return given == target or str(given) == str(target)
 
 
-def _check_id(
-    meta: ModelMeta, raw: dict[str, Any], problems: _Problems, *, mode: Mode, target_id: Any
+def check_id(
+    meta: ModelMeta, raw: dict[str, Any], problems: Problems, *, mode: Mode, target_id: Any
 ) -> None:
+    """forceId: a generated id may not be chosen by the caller; a stored id never changes."""
     prop = meta.id
     if prop is None or prop.name not in raw:
         return
     given = raw[prop.name]
     forced = prop.generated and meta.settings.force_id
-    if mode == "replace" and target_id is _NO_ID:
+    if mode == "replace" and target_id is NO_ID:
         return  # no stored id to compare with: the data's id is the target
     if mode == "create":
         if forced and given is not None:
@@ -328,7 +415,7 @@ def _check_id(
                 given,
             )
         return
-    if target_id is not _NO_ID and given is not None and _same_id(given, target_id):
+    if target_id is not NO_ID and given is not None and _same_id(given, target_id):
         if mode == "update":
             raw.pop(prop.name)
         return
@@ -342,26 +429,22 @@ def _check_id(
     raw.pop(prop.name)
 
 
-def _scope_conflicts(
-    meta: ModelMeta, values: Mapping[str, Any], scope_values: Mapping[str, Any], problems: _Problems
-) -> None:
-    for name, expected in scope_values.items():
-        if name in values and values[name] != expected:
-            problems.add(
-                name,
-                "scope-conflict",
-                f"must be {expected!r} in this repository's scope, not {values[name]!r}",
-                values[name],
-            )
+# --- whole documents ------------------------------------------------------------------
 
 
-def _scoped_values(
-    meta: ModelMeta, raw: Mapping[str, Any], scope_values: Mapping[str, Any]
-) -> dict[str, Any]:
+def _validate_whole(cls: type[T], raw: dict[str, Any], problems: Problems) -> T | None:
+    try:
+        return cls.model_validate(raw, by_alias=False, by_name=True)
+    except PydanticValidationError as error:
+        problems.add_pydantic(error)
+        return None
+
+
+def _scoped_values(meta: ModelMeta, raw: Mapping[str, Any], scope: Mapping[str, Any]) -> Any:
     """The scoped properties' values of data that failed validation elsewhere, so a scope
     conflict is reported with the other problems."""
     values: dict[str, Any] = {}
-    for name in scope_values:
+    for name in {path.split(".", 1)[0] for path in scope}:
         prop = meta.properties.get(name)
         if prop is None or name not in raw:
             continue
@@ -372,44 +455,53 @@ def _scoped_values(
     return values
 
 
-def _validate_whole(cls: type[T], raw: dict[str, Any], problems: _Problems) -> T | None:
-    try:
-        return cls.model_validate(raw, by_alias=False, by_name=True)
-    except PydanticValidationError as error:
-        problems.add_pydantic(error)
-        return None
-
-
 def _prepare(
     cls: type[T],
     data: Mapping[str, Any] | BaseModel,
     *,
     mode: Literal["create", "replace"],
-    scope_values: Mapping[str, Any] | None,
+    scope: Mapping[str, Any] | None,
     target_id: Any,
-) -> T:
+) -> tuple[T, dict[str, Any]]:
     meta = _meta(cls)
-    problems = _Problems(meta)
-    raw = check_names(_raw_data(meta, data), "", problems)
-    _unknown(meta, raw, problems)
-    _check_id(meta, raw, problems, mode=mode, target_id=target_id)
+    problems = Problems(meta)
+    raw = check_names(raw_data(meta, data), "", problems)
+    apply_strict(meta, raw, problems)
+    check_id(meta, raw, problems, mode=mode, target_id=target_id)
     id_prop = meta.id
-    if mode == "replace" and target_id is not _NO_ID and id_prop and not id_prop.generated:
+    if mode == "replace" and target_id is not NO_ID and id_prop and not id_prop.generated:
         # a caller-supplied id is required: replacing keeps the stored one
         raw.setdefault(id_prop.name, target_id)
-    for name, value in (scope_values or {}).items():
-        raw.setdefault(name, value)
+    if scope:
+        apply_scope_defaults(raw, scope)
     instance = _validate_whole(cls, raw, problems)
+    doc: dict[str, Any] = {}
     if instance is not None:
-        check_storable(instance, "", problems)
-    if scope_values:
-        values = (
-            instance.__dict__ if instance is not None else _scoped_values(meta, raw, scope_values)
-        )
-        _scope_conflicts(meta, values, scope_values, problems)
+        check_extras(instance, "", problems)
+        doc = _encoded(instance, problems)
+    if scope:
+        values = instance if instance is not None else _scoped_values(meta, raw, scope)
+        for path, message, value in scope_conflicts(values, scope):
+            problems.add(path, "scope-conflict", message, value)
     problems.raise_if_any()
     assert instance is not None
-    return instance
+    return instance, doc
+
+
+def _encoded(instance: BaseModel, problems: Problems) -> dict[str, Any]:
+    """The document of ``instance`` as it will be sent, checked once by the BSON encoder
+    for what MongoDB can store and for its size."""
+    try:
+        doc = encode(instance)
+        size = len(bson.encode(doc))
+    except _ENCODE_ERRORS as error:
+        locate_unstorable(instance, "", problems, error)
+        return {}
+    meta = meta_of(type(instance))
+    if meta is not None and meta.id is not None and ID_FIELD not in doc:
+        size += _GENERATED_ID_SIZE
+    check_size(size, problems)
+    return doc
 
 
 def _meta(cls: type[Any]) -> ModelMeta:
@@ -419,6 +511,17 @@ def _meta(cls: type[Any]) -> ModelMeta:
     return meta
 
 
+def validate_create_document(
+    cls: type[T],
+    data: Mapping[str, Any] | BaseModel,
+    *,
+    scope_values: Mapping[str, Any] | None = None,
+) -> tuple[T, dict[str, Any]]:
+    """Data for a new entity as a validated instance (defaults and generators applied)
+    and the document to insert, already checked for size and storability."""
+    return _prepare(cls, data, mode="create", scope=scope_values, target_id=NO_ID)
+
+
 def validate_create(
     cls: type[T],
     data: Mapping[str, Any] | BaseModel,
@@ -426,263 +529,28 @@ def validate_create(
     scope_values: Mapping[str, Any] | None = None,
 ) -> T:
     """Data for a new entity as a validated instance (defaults and generators applied)."""
-    return _prepare(cls, data, mode="create", scope_values=scope_values, target_id=_NO_ID)
+    return validate_create_document(cls, data, scope_values=scope_values)[0]
+
+
+def validate_replace_document(
+    cls: type[T],
+    data: Mapping[str, Any] | BaseModel,
+    *,
+    target_id: Any = NO_ID,
+    scope_values: Mapping[str, Any] | None = None,
+) -> tuple[T, dict[str, Any]]:
+    """Data replacing a stored entity as a validated instance (missing properties get
+    their defaults again) and its document."""
+    return _prepare(cls, data, mode="replace", scope=scope_values, target_id=target_id)
 
 
 def validate_replace(
     cls: type[T],
     data: Mapping[str, Any] | BaseModel,
     *,
-    target_id: Any = _NO_ID,
+    target_id: Any = NO_ID,
     scope_values: Mapping[str, Any] | None = None,
 ) -> T:
     """Data replacing a stored entity as a validated instance; missing properties get
     their defaults again."""
-    return _prepare(cls, data, mode="replace", scope_values=scope_values, target_id=target_id)
-
-
-@dataclass
-class UpdatePlan:
-    """A validated partial update: ``values`` by property for ``$set``, and the extended
-    operators already in MongoDB form (field paths, BSON values)."""
-
-    values: dict[str, Any]
-    operators: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    def document(self, meta: ModelMeta) -> dict[str, Any]:
-        """The MongoDB update document."""
-        from .codec import encode_partial
-
-        update: dict[str, Any] = {op: dict(paths) for op, paths in self.operators.items()}
-        if self.values:
-            update.setdefault("$set", {}).update(encode_partial(meta, self.values))
-        return update
-
-
-def validate_update(
-    cls: type[Any],
-    data: Mapping[str, Any] | BaseModel,
-    *,
-    target_id: Any = _NO_ID,
-    scope_values: Mapping[str, Any] | None = None,
-    allow_extended_operators: bool = False,
-) -> UpdatePlan:
-    """A partial update validated property by property."""
-    meta = _meta(cls)
-    problems = _Problems(meta)
-    raw = _raw_data(meta, data)
-    if not raw:
-        problems.add("", "presence", "an update needs at least one property", raw)
-        problems.raise_if_any()
-    operators: dict[str, dict[str, Any]] = {}
-    if allow_extended_operators:
-        for key in [k for k in raw if isinstance(k, str) and k.startswith("$")]:
-            _operator(meta, key, raw.pop(key), operators, problems, scope_values or {})
-    raw = check_names(raw, "", problems)
-    _unknown(meta, raw, problems)
-    _check_id(meta, raw, problems, mode="update", target_id=target_id)
-    values: dict[str, Any] = {}
-    for name, value in raw.items():
-        prop = meta.properties.get(name)
-        if prop is None:
-            values[name] = value
-            continue
-        try:
-            values[name] = prop.adapter.validate_python(value)
-        except PydanticValidationError as error:
-            problems.add_pydantic(error, prefix=name)
-    check_storable(values, "", problems)
-    if scope_values:
-        _scope_conflicts(meta, values, scope_values, problems)
-    if not values and not operators and not problems.details:
-        problems.add("", "presence", "an update needs at least one property", dict(raw))
-    problems.raise_if_any()
-    return UpdatePlan(values, operators)
-
-
-def _operator(
-    meta: ModelMeta,
-    operator: str,
-    argument: Any,
-    operators: dict[str, dict[str, Any]],
-    problems: _Problems,
-    scope_values: Mapping[str, Any],
-) -> None:
-    if operator not in UPDATE_OPERATORS:
-        problems.add(
-            operator,
-            "invalid-operator",
-            f"update operator {operator!r} is not allowed; "
-            f"allowed: {', '.join(sorted(UPDATE_OPERATORS))}",
-            argument,
-        )
-        return
-    if not isinstance(argument, Mapping) or not argument:
-        problems.add(operator, "type", "must be a non-empty mapping of property paths", argument)
-        return
-    out = operators.setdefault(operator, {})
-    for path, value in argument.items():
-        where = f"{operator}.{path}"
-        resolved = meta.resolve_path(path) if isinstance(path, str) else None
-        if resolved is None or not isinstance(path, str) or path.startswith("$"):
-            problems.add(
-                where, "unknown-property", f"{path!r} is not a property path of the model", value
-            )
-            continue
-        bad = [reason for segment in path.split(".") if (reason := _name_problem(segment))]
-        if bad:
-            # below a dict or Any every segment passes: "extra.$where", "extra..x"
-            problems.add(where, "invalid-name", f"path {path!r} is not allowed ({bad[0]})", value)
-            continue
-        prop = resolved.property
-        if prop is not None and prop.is_id:
-            problems.add(where, "immutable", "the id of a stored entity cannot change", value)
-            continue
-        top = resolved.chain[0].name if resolved.chain else path
-        if top in scope_values:
-            problems.add(where, "scope-conflict", "is fixed by this repository's scope", value)
-            continue
-        converted = _operator_value(meta, operator, path, resolved, prop, value, where, problems)
-        if converted is not _INVALID:
-            check_storable(converted, where, problems)
-            out[resolved.field_path] = converted
-
-
-_INVALID = object()
-
-
-def _operator_value(
-    meta: ModelMeta,
-    operator: str,
-    path: str,
-    resolved: Any,
-    prop: PropertyMeta | None,
-    value: Any,
-    where: str,
-    problems: _Problems,
-) -> Any:
-    info = resolved.type
-    if operator == "$unset":
-        if prop is not None and (prop.required or (not prop.has_default and not prop.nullable)):
-            problems.add(where, "presence", "is required and cannot be removed", value)
-            return _INVALID
-        return ""
-    if operator == "$currentDate":
-        if value is True or value in ({"$type": "date"}, {"$type": "timestamp"}):
-            return value
-        problems.add(where, "type", "must be True or {'$type': 'date' | 'timestamp'}", value)
-        return _INVALID
-    if operator in _NUMERIC_OPERATORS:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            problems.add(where, "type", f"{operator} takes a number", value)
-            return _INVALID
-        if info.kind == "scalar" and info.python not in (int, float) and info.python is not None:
-            problems.add(where, "type", f"{operator} needs a numeric property", value)
-            return _INVALID
-        return value
-    if operator in _ARRAY_OPERATORS:
-        is_condition = isinstance(value, Mapping) and not isinstance(value, BaseModel)
-        if operator == "$pull" and is_condition and info.kind in ("list", "any"):
-            return _pull_condition(meta, path, resolved, value, where, problems)
-        if info.kind != "list" or info.item is None:
-            if info.kind == "any":
-                if is_condition and set(value) == {"$each"}:
-                    return {"$each": check_names(value["$each"], f"{where}.$each", problems)}
-                return check_names(value, where, problems)
-            problems.add(where, "type", f"{operator} needs a list property", value)
-            return _INVALID
-        from pydantic import TypeAdapter
-
-        item_info = info.item
-        annotation = item_info.model or item_info.python or Any
-        adapter = TypeAdapter(annotation)
-        if isinstance(value, Mapping) and "$each" in value and operator != "$pull":
-            items = value["$each"]
-            if not isinstance(items, list | tuple):
-                problems.add(where, "type", "$each takes a list", items)
-                return _INVALID
-            return {"$each": [_one(adapter, item_info, v, where, problems) for v in items]}
-        return _one(adapter, item_info, value, where, problems)
-    # $set, $min, $max: one value of the property's type.
-    if prop is not None:
-        try:
-            return _storable_encoded(info, prop.adapter.validate_python(value), where, problems)
-        except PydanticValidationError as error:
-            problems.add_pydantic(error, prefix=where)
-            return _INVALID
-    return check_names(value, where, problems)
-
-
-def _storable_encoded(info: Any, value: Any, where: str, problems: _Problems) -> Any:
-    """The BSON form of a validated value, or _INVALID when BSON cannot hold it."""
-    before = len(problems.details)
-    check_storable(value, where, problems)
-    return encode_value(info, value) if len(problems.details) == before else _INVALID
-
-
-def _one(adapter: Any, info: Any, value: Any, where: str, problems: _Problems) -> Any:
-    try:
-        return _storable_encoded(info, adapter.validate_python(value), where, problems)
-    except PydanticValidationError as error:
-        problems.add_pydantic(error, prefix=where)
-        return None
-
-
-def _pull_condition(
-    meta: ModelMeta,
-    path: str,
-    resolved: Any,
-    condition: Mapping[str, Any],
-    where: str,
-    problems: _Problems,
-) -> Any:
-    """A ``$pull`` condition is a query on the array's items, translated as a filter is:
-    a where clause on the items' model, else the operators of the property itself
-    (names mapped, values coerced; server-side JavaScript refused)."""
-    from .errors import InvalidFilterError
-    from .filters import translate_where
-
-    item = resolved.type.item
-    try:
-        if item is not None and item.kind == "model" and item.model is not None:
-            item_meta = meta_of(item.model)
-            assert item_meta is not None
-            return translate_where(item_meta, condition, allow_extended_operators=True)
-        query = translate_where(meta, {path: condition}, allow_extended_operators=True)
-    except InvalidFilterError as error:
-        problems.add(where, "invalid-condition", f"{error.reason} (at {error.path})", condition)
-        return _INVALID
-    if set(query) != {resolved.field_path}:
-        problems.add(
-            where, "invalid-condition", "conflicting operators in one condition", condition
-        )
-        return _INVALID
-    return query[resolved.field_path]
-
-
-def validate_input(
-    cls: type[Any],
-    data: Mapping[str, Any] | BaseModel,
-    *,
-    mode: Mode = "create",
-    scope: Mapping[str, Any] | Literal["model"] | None = "model",
-) -> dict[str, Any]:
-    """The public check behind ``Model.validate_input``: cleaned data by property name."""
-    meta = _meta(cls)
-    if scope == "model":
-        scope = meta.settings.scope
-    from .filters import scope_defaults
-
-    scope_values = scope_defaults(meta, scope) if scope else None
-    if mode == "update":
-        return validate_update(cls, data, scope_values=scope_values).values
-    if mode == "replace":
-        instance = validate_replace(cls, data, scope_values=scope_values)
-    elif mode == "create":
-        instance = validate_create(cls, data, scope_values=scope_values)
-    else:
-        raise ValueError(f"mode must be 'create', 'replace' or 'update', not {mode!r}")
-    cleaned = {name: instance.__dict__[name] for name in meta.properties}
-    if instance.__pydantic_extra__:
-        cleaned.update(instance.__pydantic_extra__)
-    return cleaned
+    return validate_replace_document(cls, data, target_id=target_id, scope_values=scope_values)[0]

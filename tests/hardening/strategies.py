@@ -12,7 +12,7 @@ from bson import ObjectId
 from hypothesis import strategies as st
 
 from odm.filters import FILTER_KEYS, FORBIDDEN_OPERATORS, OPERATORS
-from odm.validation import UPDATE_OPERATORS
+from odm.updates import UPDATE_OPERATORS
 
 #: Property paths of ``models.Item``, as a client would name them.
 ITEM_PATHS = [

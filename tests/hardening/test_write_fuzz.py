@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 from odm.codec import encode
 from odm.errors import ValidationError
 from odm.filters import FORBIDDEN_OPERATORS
-from odm.validation import UPDATE_OPERATORS, validate_create, validate_replace, validate_update
+from odm.updates import UPDATE_OPERATORS, translate_update
+from odm.validation import validate_create, validate_replace
 
 from .models import FilteredItem, Item, KeyedItem, LooseItem, ScopedItem
 from .strategies import (
@@ -178,7 +179,7 @@ def test_update_payloads_validate_or_raise_validation_error(
 ) -> None:
     count(SECTION, "examples")
     cls = MODELS[model]
-    plan = outcome(lambda: validate_update(cls, payload, allow_extended_operators=extended))
+    plan = outcome(lambda: translate_update(cls, payload, allow_extended_operators=extended))
     if plan is None:
         return
     check_update_document(plan.document(cls.odm_meta()), extended=extended)
@@ -203,7 +204,7 @@ def test_client_chosen_ids_are_refused_when_the_id_is_generated(
         else:
             raise AssertionError(f"{cls.__name__} accepted a client id {given_id!r}")
         try:
-            validate_update(cls, {**payload, key: given_id}, target_id="65a1b2c3d4e5f6a7b8c9d0e1")
+            translate_update(cls, {**payload, key: given_id}, target_id="65a1b2c3d4e5f6a7b8c9d0e1")
         except ValidationError as error:
             count(SECTION, "refused (ValidationError)")
             assert {"absence", "invalid-name"} & set(error.codes), error.details

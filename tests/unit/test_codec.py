@@ -173,8 +173,35 @@ def test_encode_maps_every_type_and_every_depth() -> None:
     assert type(doc["pair"]) is list
 
 
-def test_encoded_document_is_accepted_by_bson() -> None:
-    bson.BSON.encode(encode(make_everything()))
+def test_encoded_document_reads_back_from_bson_unchanged() -> None:
+    raw = bson.encode(encode(make_everything()))
+    # every value kept its BSON type: nothing was pickled, stringified or dropped
+    assert bson.decode(raw, CodecOptions(tz_aware=True)) == EXPECTED_DOC
+    assert bson.decode(raw)["key"] == Binary(KEY.bytes, 4)
+
+
+def test_extras_never_overwrite_declared_fields_when_encoded() -> None:
+    @model(strict=False)
+    class Row(Entity):
+        tenant: str = prop(default="a", field_name="t")
+
+    row = Row.model_construct(id=str(OID), tenant="a")
+    object.__setattr__(row, "__pydantic_extra__", {"t": "b", "_id": "x", "color": "red"})
+    assert encode(row) == {"_id": OID, "t": "a", "color": "red"}
+
+
+def test_encoding_data_nested_too_deep_is_a_validation_error() -> None:
+    from odm.errors import ValidationError
+
+    class Holder(Model):
+        data: Any = None
+
+    deep: Any = "leaf"
+    for _ in range(5000):
+        deep = [deep]
+    with pytest.raises(ValidationError) as error:
+        encode(Holder.model_construct(data=deep))
+    assert error.value.codes == ["too-deep"]
 
 
 def test_naive_datetime_is_taken_as_utc_and_truncated_to_milliseconds() -> None:

@@ -854,3 +854,303 @@ def test_scope_defaults_refuse_unknown_and_bad_values() -> None:
         scope_defaults(CUSTOMER, {"where": {"and": [{"age": "old"}]}})
     assert caught.value.path == "scope.where.and.0.age"
     assert scope_defaults(Loose.odm_meta(), {"where": {"tenant": "a"}}) == {"tenant": "a"}
+
+
+# --- the trust boundary: reads ----------------------------------------------------------
+
+from odm.errors import EntityNotFoundError  # noqa: E402
+from odm.filters import MAX_LIKE_LENGTH, MAX_LIKE_WILDCARDS, Filter, Where  # noqa: E402
+from odm.hidden import HIDDEN_REASON, path_holds_hidden, path_is_hidden  # noqa: E402
+from odm.ids import coerce_id, id_condition  # noqa: E402
+
+
+class Other(Model):
+    label: str = ""
+
+
+@model(strict=False)
+class Vaulted(Entity):
+    name: str = ""
+    age: int = prop(default=0, field_name="ag")
+    password: str = prop(default="", hidden=True, field_name="pw")
+    address: Address | None = None
+    either: Address | Other | None = None
+    by_name: dict[str, Address] = prop(default_factory=dict)
+    addresses: list[Address] = prop(default_factory=list)
+
+
+VAULTED = Vaulted.odm_meta()
+
+
+@pytest.mark.parametrize(
+    ("path", "names", "holds"),
+    [
+        ("name", False, False),
+        ("password", True, True),
+        ("pw", True, True),  # the stored field name reaches it too
+        ("address", False, True),
+        ("address.code", True, True),
+        ("address.city", False, False),
+        ("either", False, True),
+        ("either.code", True, True),
+        ("either.label", False, False),
+        ("by_name", False, True),
+        ("by_name.home", False, True),
+        ("by_name.home.code", True, True),
+        ("addresses.code", True, True),
+        ("addresses.0", False, True),
+        ("addresses.0.code", True, True),
+        ("addresses.0.city", False, False),
+        ("undeclared.code", False, False),
+    ],
+)
+def test_the_hidden_analysis_reads_every_path(path: str, names: bool, holds: bool) -> None:
+    assert path_is_hidden(VAULTED, path) is names
+    assert path_holds_hidden(VAULTED, path) is holds
+
+
+@pytest.mark.parametrize(
+    ("clause", "path"),
+    [
+        ({"pw": "x"}, "where.pw"),
+        ({"either.code": "x"}, "where.either.code"),
+        ({"either": {"city": "P"}}, "where.either"),
+        ({"either": {"inq": [{"city": "P"}]}}, "where.either.inq.0"),
+        ({"by_name": {"home": {"city": "P"}}}, "where.by_name"),
+        ({"by_name.home.code": "x"}, "where.by_name.home.code"),
+        ({"addresses.0": {"city": "P"}}, "where.addresses.0"),
+        ({"address": {"nin": [{"city": "P"}]}}, "where.address.nin.0"),
+        ({"$expr": {"$eq": ["$pw", "x"]}}, "where.$expr"),
+        ({"$jsonSchema": {"required": ["pw"]}}, "where.$jsonSchema"),
+        ({"address": {"$gt": {"city": ""}}}, "where.address.$gt"),
+        ({"either": {"$elemMatch": {"code": "x"}}}, "where.either.$elemMatch"),
+    ],
+    ids=repr,
+)
+def test_prohibited_hidden_has_no_bypass(clause: dict[str, Any], path: str) -> None:
+    error = refused(clause, VAULTED, prohibit_hidden=True, allow_extended_operators=True)
+    assert error.path == path
+    assert "code" not in error.reason
+    if clause == {"pw": "x"}:  # the stored field name is refused on its own, always
+        assert "stored name" in error.reason
+        return
+    assert "hidden" in error.reason
+    where(clause, VAULTED, allow_extended_operators=True)  # allowed without prohibit_hidden
+
+
+def test_safe_extended_operators_pass_under_prohibit_hidden() -> None:
+    assert where(
+        {"$comment": "why", "address": {"$type": "object"}, "addresses": {"$size": 2}},
+        VAULTED,
+        prohibit_hidden=True,
+        allow_extended_operators=True,
+    ) == {"$comment": "why", "address": {"$type": "object"}, "addresses": {"$size": 2}}
+    # A model with no hidden property anywhere keeps $expr.
+    assert where({"$expr": {"$gt": ["$age", 1]}}, Lenient.odm_meta(), allow_extended_operators=True)
+
+
+@pytest.mark.parametrize("order", ["address", "either DESC", "by_name.home", "addresses.0"])
+def test_order_by_a_value_holding_a_hidden_field_is_refused(order: str) -> None:
+    error = refused_filter({"order": order}, VAULTED, prohibit_hidden=True)
+    assert error.reason == HIDDEN_REASON
+    assert translate_filter(VAULTED, {"order": order}).sort  # allowed when not prohibited
+
+
+@pytest.mark.parametrize(
+    "filter",
+    [
+        {"where": {"ag": 1}},
+        {"where": {"_id": "0123456789abcdef01234567"}},
+        {"where": {"address.zip": "1"}},  # a field name below a strict=False root
+        {"where": {"or": [{"name": "a"}, {"ag": 1}]}},
+        {"order": "ag"},
+        {"fields": ["ag"]},
+    ],
+    ids=repr,
+)
+def test_stored_field_names_are_refused_on_loose_models(filter: dict[str, Any]) -> None:
+    error = refused_filter(filter, VAULTED)
+    assert "stored name of a declared property" in error.reason
+
+
+def test_property_names_and_extras_still_pass_on_loose_models() -> None:
+    assert where({"age": 1, "address.zip_code": "1", "other": 2}, VAULTED) == {
+        "ag": 1,
+        "address.zip": "1",
+        "other": 2,
+    }
+    # On a strict model _id stays the id's field.
+    assert where({"_id": OID}) == {"_id": ObjectId(OID)}
+
+
+def test_deep_filters_are_refused_naming_the_limit() -> None:
+    deep: dict[str, Any] = {"age": 1}
+    for _ in range(400):
+        deep = {"and": [deep]}
+    error = refused(deep)
+    assert "32" in error.reason
+    value: dict[str, Any] = {"x": 1}
+    for _ in range(1000):
+        value = {"k": value}
+    assert "32" in refused({"counts": value}).reason
+    shallow: dict[str, Any] = {"age": 1}
+    for _ in range(10):
+        shallow = {"and": [shallow]}
+    assert where(shallow)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "regex"),
+    [
+        ("%%%a", "^.*a$"),
+        ("a%%b%%%c", "^a(?>.*?b).*c$"),
+        ("%a%b%", "^(?>.*?a)(?>.*?b).*$"),
+        ("x_%y\\%", "^x..*y%$"),
+        ("%", "^.*$"),
+    ],
+)
+def test_like_collapses_runs_and_uses_atomic_groups(pattern: str, regex: str) -> None:
+    assert like_to_regex(pattern) == regex
+
+
+def test_like_translation_matches_as_before_and_never_backtracks() -> None:
+    import time
+
+    for pattern, value, expected in [
+        ("%a%b", "xxaxxb", True),
+        ("%a%b", "xxbxxa", False),
+        ("a_c%d", "abcxxd", True),
+        ("%ab%ab", "abab", True),
+        ("%aba%", "xabax", True),
+        ("%" * 20 + "x", "a" * 14, False),
+    ]:
+        compiled = re.compile(like_to_regex(pattern), re.DOTALL)
+        assert bool(compiled.search(value)) is expected, pattern
+    hostile = re.compile(like_to_regex("%a" * 30 + "%b"), re.DOTALL)
+    started = time.perf_counter()
+    assert not hostile.search("a" * 200)
+    assert time.perf_counter() - started < 0.5
+
+
+def test_like_patterns_are_bounded() -> None:
+    assert str(MAX_LIKE_LENGTH) in refused({"name": {"like": "a" * 1025}}).reason
+    error = refused({"name": {"ilike": "%a" * (MAX_LIKE_WILDCARDS + 1)}})
+    assert str(MAX_LIKE_WILDCARDS) in error.reason
+    assert where({"name": {"like": "%a" * MAX_LIKE_WILDCARDS}})
+    assert where({"name": {"like": "%" * 1000 + "a"}}) == {
+        "name": {"$regex": "^.*a$", "$options": "s"}
+    }
+
+
+def test_regexp_can_be_refused() -> None:
+    for clause in (
+        {"name": {"regexp": "^a"}},
+        {"name": re.compile("^a")},
+        {"name": {"$regex": "^a"}},
+        {"and": [{"name": {"nlike": "a%"}}, {"email": {"regexp": "/x/i"}}]},
+    ):
+        error = refused(clause, allow_regexp=False, allow_extended_operators=True)
+        assert "allow_regexp=False" in error.reason
+        where(clause, allow_extended_operators=True)  # allowed by default
+    assert where({"name": {"like": "a%"}}, allow_regexp=False)
+
+
+def test_eq_compares_with_the_value_itself() -> None:
+    assert where({"age": {"eq": "40"}}) == {"age": 40}
+    assert where({"email": {"neq": None}}) == {"email": {"$ne": None}}  # an operator object
+    for value in ({"neq": None}, {"$ne": None}, ["a@b.c"], {"a": 1}):
+        refused({"email": {"eq": value}}, allow_extended_operators=True)
+
+
+@pytest.mark.parametrize(
+    "filter",
+    [
+        {"order": "nope"},
+        {"fields": ["nope"]},
+        {"fields": {"nope": True}},
+        {"where": {"nope": 1}},
+        {"where": {"address": {"city": "P"}}},
+        {"where": {"address.nope": 1}},
+    ],
+    ids=repr,
+)
+def test_no_error_message_lists_hidden_names(filter: dict[str, Any]) -> None:
+    error = refused_filter(filter, prohibit_hidden=True)
+    assert "password" not in str(error) and "code" not in str(error)
+
+
+@pytest.mark.parametrize(
+    ("meta", "value", "expected"),
+    [
+        (CUSTOMER, OID, ObjectId(OID)),
+        (CUSTOMER, OID.upper(), ObjectId(OID)),
+        (CUSTOMER, ObjectId(OID), ObjectId(OID)),
+        (Document.odm_meta(), OID, ObjectId(OID)),
+        (Ticket.odm_meta(), "5", 5),
+        (Ticket.odm_meta(), 5, 5),
+        (Product.odm_meta(), "sku-1", "sku-1"),
+    ],
+)
+def test_ids_are_coerced_to_the_id_type(meta: ModelMeta, value: Any, expected: Any) -> None:
+    assert coerce_id(meta, value) == expected
+    assert id_condition(meta, value) == {meta.id.name: expected}  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"exists": True},
+        {"neq": None},
+        {"regexp": "^adm"},
+        {"$ne": None},
+        [OID],
+        (OID,),
+        None,
+        True,
+        "not-an-id",
+        OID + "0",
+        re.compile("."),
+    ],
+    ids=repr,
+)
+def test_anything_else_is_not_an_id(value: Any) -> None:
+    for meta in (CUSTOMER, Document.odm_meta(), Product.odm_meta()):
+        if meta is Product.odm_meta() and isinstance(value, str):
+            continue  # any text is a text id
+        with pytest.raises(EntityNotFoundError):
+            coerce_id(meta, value)
+    with pytest.raises(EntityNotFoundError):
+        coerce_id(Ticket.odm_meta(), 2**64)
+
+
+def test_filter_and_where_types_name_every_key() -> None:
+    assert set(Filter.__annotations__) == {
+        "where",
+        "fields",
+        "order",
+        "limit",
+        "skip",
+        "offset",
+        "include",
+    }
+    assert set(Where.__annotations__) == {"and", "or", "nor"}
+    assert not Filter.__total__ and not Where.__total__
+
+
+def _deep_list(depth: int) -> list[Any]:
+    value: list[Any] = [1]
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize("part", ["fields", "order", "limit", "skip", "where"])
+def test_every_part_of_a_filter_is_depth_checked(part: str) -> None:
+    error = refused_filter({part: _deep_list(5000)})
+    assert "32" in error.reason
+
+
+def test_a_deep_value_as_id_is_not_found() -> None:
+    with pytest.raises(EntityNotFoundError) as caught:
+        coerce_id(CUSTOMER, {"k": _deep_list(5000)})
+    assert "deeply nested" in str(caught.value)

@@ -12,7 +12,8 @@ from bson import ObjectId
 from odm.errors import ValidationError
 from odm.models import Entity, Model, model
 from odm.properties import prop
-from odm.validation import validate_create, validate_replace, validate_update
+from odm.updates import translate_update
+from odm.validation import validate_create, validate_replace
 
 
 @model()
@@ -450,7 +451,7 @@ def test_force_id_refuses_an_id_in_update_data() -> None:
 
 def test_update_may_repeat_the_target_id() -> None:
     oid = str(ObjectId())
-    plan = validate_update(Customer, {"id": oid, "name": "Bo"}, target_id=oid)
+    plan = translate_update(Customer, {"id": oid, "name": "Bo"}, target_id=oid)
     assert plan.values == {"name": "Bo"}
 
 
@@ -619,7 +620,7 @@ def test_update_refuses_none_for_required_and_non_nullable_properties() -> None:
 
 def test_update_plan_maps_field_names_and_bson_types() -> None:
     at = dt.datetime(2024, 1, 2, 3, 4, 5, 678901)
-    plan = validate_update(Customer, {"created": at, "name": "Bo"})
+    plan = translate_update(Customer, {"created": at, "name": "Bo"})
     assert plan.values == {
         "created": dt.datetime(2024, 1, 2, 3, 4, 5, 678000, tzinfo=dt.UTC),
         "name": "Bo",
@@ -635,7 +636,7 @@ def test_update_operators_are_invalid_names_without_extended_operators() -> None
 
 
 def test_extended_update_operators_are_mapped_and_validated() -> None:
-    plan = validate_update(
+    plan = translate_update(
         Customer,
         {"$inc": {"age": 1}, "$push": {"tags": "new"}, "name": "Bo"},
         allow_extended_operators=True,
@@ -646,7 +647,7 @@ def test_extended_update_operators_are_mapped_and_validated() -> None:
         "$set": {"name": "Bo"},
     }
     with pytest.raises(ValidationError) as caught:
-        validate_update(Customer, {"$rename": {"age": "years"}}, allow_extended_operators=True)
+        translate_update(Customer, {"$rename": {"age": "years"}}, allow_extended_operators=True)
     assert [(d["path"], d["code"]) for d in caught.value.details] == [
         ("$rename", "invalid-operator")
     ]
@@ -678,3 +679,60 @@ def test_a_value_bson_cannot_encode_is_a_validation_error_naming_the_property() 
     [detail] = caught.value.details
     assert (detail["path"], detail["code"]) == ("payload", "type")
     assert detail["message"].startswith("Holder.payload: cannot be stored in MongoDB")
+
+
+# --- the trust boundary of writes ------------------------------------------------------------
+
+
+@model(strict=False)
+class LooseOwner(Model):
+    label: str = ""
+    tenant: str = prop(default="a", field_name="t")
+
+
+@model(strict=False, hidden_properties=["pin"])
+class LooseRow(Entity):
+    tenant: str = prop(default="a", field_name="t")
+    owner: LooseOwner | None = None
+    pin: str | None = None
+
+
+@pytest.mark.parametrize("mode", WRITE_MODES)
+@pytest.mark.parametrize(
+    ("data", "path"),
+    [
+        ({"t": "b"}, "t"),
+        ({"owner": {"t": "b"}}, "owner.t"),
+        ({"owner": {"_id": "x"}}, "owner._id"),
+    ],
+)
+def test_extras_named_like_declared_fields_are_invalid_names(
+    mode: Mode, data: dict[str, Any], path: str
+) -> None:
+    details = refused(LooseRow, data, mode=mode, scope=None)
+    assert [(d["path"], d["code"]) for d in details] == [(path, "invalid-name")]
+
+
+@pytest.mark.parametrize("mode", WRITE_MODES)
+def test_data_nested_too_deep_is_refused_without_recursion(mode: Mode) -> None:
+    deep: Any = 1
+    for _ in range(1000):
+        deep = {"k": deep}
+    details = refused(LooseRow, {"owner": {"label": "x", "deep": deep}}, mode=mode, scope=None)
+    assert [(d["path"], d["code"]) for d in details] == [("owner", "too-deep")]
+
+
+def test_dotted_scope_equalities_fill_and_guard_embedded_documents() -> None:
+    scope = {"where": {"owner.tenant": "a"}}
+    cleaned = LooseRow.validate_input({"owner": {"label": "x"}}, scope=scope)
+    assert cleaned["owner"].tenant == "a"
+    assert LooseRow.validate_input({}, scope=scope)["owner"].tenant == "a"
+    for data in ({"owner": {"tenant": "b"}}, {"owner": None}):
+        details = refused(LooseRow, data, mode="replace", scope=scope)
+        assert [(d["path"], d["code"]) for d in details] == [("owner.tenant", "scope-conflict")]
+
+
+def test_hidden_values_are_left_out_of_details() -> None:
+    details = refused(LooseRow, {"pin": ["s3cret"]}, scope=None)
+    assert [(d["path"], d["code"], d["value"]) for d in details] == [("pin", "type", None)]
+    assert "s3cret" not in details[0]["message"]
