@@ -482,8 +482,4 @@ def compile_model(
     type.__setattr__(cls, "__odm__", meta)
     if cls.__pydantic_complete__:
         cls.model_rebuild(force=True)
-    if is_entity:
-        from .indexes import declared_indexes
-
-        declared_indexes(meta)  # index declaration errors surface when the class is created
     return meta

@@ -7,12 +7,19 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
+from .indexes.declaration import declared_indexes
 from .metadata import ModelMeta, compile_model, meta_of
 
 __all__ = ["Entity", "Model", "model"]
 
 M = TypeVar("M", bound="type[Model]")
 Mode = Literal["create", "replace", "update"]
+
+
+def _compile(cls: type[Model], *, is_entity: bool, declared: Mapping[str, Any]) -> None:
+    meta = compile_model(cls, is_entity=is_entity, declared=declared)
+    if is_entity:
+        declared_indexes(meta)  # index declaration errors surface when the class is created
 
 
 class Model(BaseModel):
@@ -41,7 +48,7 @@ class Model(BaseModel):
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
         cls.__odm_declared__ = {}
-        compile_model(cls, is_entity=cls.__odm_entity__, declared={})
+        _compile(cls, is_entity=cls.__odm_entity__, declared={})
 
     @classmethod
     def model_rebuild(
@@ -63,7 +70,7 @@ class Model(BaseModel):
             _types_namespace=_types_namespace,
         )
         if incomplete and cls.__pydantic_fields_complete__:
-            compile_model(cls, is_entity=cls.__odm_entity__, declared=cls.__odm_declared__)
+            _compile(cls, is_entity=cls.__odm_entity__, declared=cls.__odm_declared__)
         return result
 
     @classmethod
@@ -192,7 +199,7 @@ def model(**settings: Any) -> Callable[[M], M]:
         if not (isinstance(cls, type) and issubclass(cls, Model)):
             raise TypeError("@model() decorates subclasses of odm.Model or odm.Entity")
         cls.__odm_declared__ = dict(settings)
-        compile_model(cls, is_entity=cls.__odm_entity__, declared=settings)
+        _compile(cls, is_entity=cls.__odm_entity__, declared=settings)
         return cls
 
     return decorate

@@ -1,7 +1,9 @@
 """``Repository``: the collection-backed async repository of one entity class.
 
-Every operation tells the same story: validate, encode, call the driver (through the
-one adapter in ``odm.drivers``), decode, map driver errors to odm's.
+Every method runs the same pipeline (``odm.operations``): build the operation's context,
+``access``, validate, ``before save``, encode, ``persist``, the driver (through the
+adapter of ``odm.drivers``, which raises odm's errors), decode (``loaded``), ``after
+save`` / ``after delete``. The steps are the private methods at the end.
 """
 
 from __future__ import annotations
@@ -9,12 +11,12 @@ from __future__ import annotations
 import copy
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
 from .codec import decode, decode_many, decode_trusted, encode
-from .drivers import CollectionAdapter, DatabaseAdapter, DuplicateKeyInfo, adapt
+from .drivers import Collection, Database, Document, DriverDatabase, Session, adapt
 from .errors import (
     DuplicateKeyError,
     EntityNotFoundError,
@@ -23,12 +25,11 @@ from .errors import (
     ValidationError,
 )
 from .filters import Query, scope_defaults, sort_spec, translate_filter, translate_where
+from .indexes import MigrationReport, automigrate_repository, migrate_repository
 from .metadata import ID_FIELD, ModelMeta, meta_of
 from .model import Entity
+from .operations import NO_HOOKS, HookPoints, Operation
 from .validation import UpdatePlan, validate_create, validate_replace, validate_update
-
-if TYPE_CHECKING:
-    from .indexes import MigrationReport
 
 __all__ = ["Repository"]
 
@@ -41,8 +42,9 @@ class Repository(Generic[E]):
     """The async repository of ``entity_class`` on a database ``db``.
 
     ``db`` is a database of ``pymongo.AsyncMongoClient``, motor's ``AsyncIOMotorClient``
-    or ``mongomock_motor.AsyncMongoMockClient``. The repository holds no global state:
-    two repositories of one class on two databases work side by side.
+    or ``mongomock_motor.AsyncMongoMockClient`` (``client["name"]``, not the client).
+    The repository holds no global state: two repositories of one class on two
+    databases work side by side.
 
     >>> customers = Repository(Customer, db)
     >>> alice = await customers.create({"email": "alice@example.com", "name": "Alice"})
@@ -52,7 +54,7 @@ class Repository(Generic[E]):
     def __init__(
         self,
         entity_class: type[E],
-        db: Any,
+        db: DriverDatabase | Database,
         *,
         allow_extended_operators: bool = False,
         prohibit_hidden_in_query: bool = False,
@@ -67,8 +69,9 @@ class Repository(Generic[E]):
         self.allow_extended_operators = allow_extended_operators
         self.prohibit_hidden_in_query = prohibit_hidden_in_query
         self.validate_on_load = validate_on_load
-        self._db: DatabaseAdapter = adapt(db)
-        self._collection: CollectionAdapter = self._db.collection(meta.collection)
+        self._db: Database = adapt(db)
+        self._collection: Collection = self._db.collection(meta.collection, names=meta)
+        self._hooks: HookPoints = NO_HOOKS
         self._set_scope(meta.settings.scope)
 
     def _set_scope(self, scope: Mapping[str, Any] | None) -> None:
@@ -85,7 +88,7 @@ class Repository(Generic[E]):
         return self._collection.raw
 
     @property
-    def database(self) -> DatabaseAdapter:
+    def database(self) -> Database:
         """The database adapter this repository writes to."""
         return self._db
 
@@ -95,33 +98,346 @@ class Repository(Generic[E]):
         clone._set_scope(None)
         return clone
 
-    def transaction(self) -> AbstractAsyncContextManager[Any]:
+    def transaction(self) -> AbstractAsyncContextManager[Session]:
         """``async with repo.transaction() as session:`` a session in a transaction,
-        committed on success, aborted on an exception; pass ``session=`` to the calls."""
+        committed on success, aborted on an exception; pass ``session=`` to the calls.
+        However the commit ends (even with an unknown result), the session is ended so
+        that no transaction stays open on the server."""
         return self._db.transaction()
 
     # --- writes ---------------------------------------------------------------------
 
-    async def create(self, data: Mapping[str, Any] | E, *, session: Any = None) -> E:
+    async def create(self, data: Mapping[str, Any] | E, *, session: Session | None = None) -> E:
         """Validate and insert one entity; returns it with its id."""
+        operation = Operation("create", self, session, instance=data)
         entity = validate_create(self.entity_class, data, scope_values=self._scope_values)
-        doc = encode(entity)
-        try:
-            inserted = await self._collection.insert_one(doc, session=session)
-        except DuplicateKeyInfo as info:
-            raise self._duplicate(info) from None
+        doc = await self._saving(operation, entity)
+        inserted = await self._collection.insert_one(doc, session=session)
         self._store_id(entity, inserted, data)
+        await self._saved(operation, is_new_instance=True)
         return entity
 
     async def create_all(
-        self, items: Sequence[Mapping[str, Any] | E], *, session: Any = None
+        self, items: Sequence[Mapping[str, Any] | E], *, session: Session | None = None
     ) -> list[E]:
         """Validate every item, then insert them with one ``insert_many``.
 
         Nothing is written when an item is invalid (``ValidationError`` paths start with
         the item's index). When the database refuses an item, the error names its index
-        and the items before it stay stored.
+        and the items before it stay stored (with their ids set).
         """
+        operation = Operation("create_all", self, session)
+        entities = self._validate_all(items)
+        if not entities:
+            return []
+        docs = await self._saving_all(operation, entities)
+        try:
+            ids = await self._collection.insert_many(docs, session=session)
+        except DuplicateKeyError as error:
+            stored = error.index_in_batch or 0
+            for entity, item, doc in zip(entities[:stored], items, docs, strict=False):
+                self._store_id(entity, doc[ID_FIELD], item)
+            raise
+        for entity, item, inserted in zip(entities, items, ids, strict=True):
+            self._store_id(entity, inserted, item)
+        await self._saved_all(operation, entities)
+        return entities
+
+    async def save(self, entity: E, *, session: Session | None = None) -> E:
+        """Create the entity when it has no id, else replace the stored one."""
+        entity_id = entity.get_id()
+        if entity_id is None:
+            return await self.create(entity, session=session)
+        await self.replace_by_id(entity_id, entity, session=session)
+        return entity
+
+    async def update(self, entity: E, *, session: Session | None = None) -> None:
+        """``update_by_id(entity.id, entity's data)``."""
+        assert self.meta.id is not None
+        data = {
+            name: value
+            for name, value in entity.__dict__.items()
+            if name != self.meta.id.name and name in self.meta.properties
+        }
+        if entity.__pydantic_extra__:
+            data.update(entity.__pydantic_extra__)
+        await self.update_by_id(entity.get_id(), data, session=session)
+
+    async def update_all(
+        self, data: Mapping[str, Any], where: Where | None = None, *, session: Session | None = None
+    ) -> int:
+        """Partially update every entity matching ``where``; returns the matched count."""
+        operation = Operation("update_all", self, session, where=where, data=data)
+        await self._access(operation)
+        plan = self._update_plan(data)
+        query = self._where(where)
+        update = await self._saving_changes(operation, plan)
+        matched = await self._collection.update_many(query, update, session=session)
+        await self._saved(operation)
+        return matched
+
+    async def update_by_id(
+        self, id: Any, data: Mapping[str, Any], *, session: Session | None = None
+    ) -> None:
+        """Partially update one entity; ``EntityNotFoundError`` when it is not there."""
+        operation = Operation("update_by_id", self, session, data=data)
+        await self._access(operation)
+        plan = self._update_plan(data, target_id=id)
+        query = self._id_where(id)
+        operation.where = query
+        update = await self._saving_changes(operation, plan)
+        matched = await self._collection.update_one(query, update, session=session)
+        if not matched:
+            raise EntityNotFoundError(self.meta.name, id)
+        await self._saved(operation, is_new_instance=False)
+
+    async def replace_by_id(
+        self, id: Any, data: Mapping[str, Any] | E, *, session: Session | None = None
+    ) -> None:
+        """Replace one entity whole (defaults re-applied to missing properties)."""
+        operation = Operation("replace_by_id", self, session, instance=data)
+        await self._access(operation)
+        entity = validate_replace(
+            self.entity_class, data, target_id=id, scope_values=self._scope_values
+        )
+        query = self._id_where(id)
+        operation.where = query
+        doc = await self._saving(operation, entity)
+        doc.pop(ID_FIELD, None)  # replace_one keeps the stored _id
+        matched = await self._collection.replace_one(query, doc, session=session)
+        if not matched:
+            raise EntityNotFoundError(self.meta.name, id)
+        if isinstance(data, self.entity_class) and data is not entity:
+            data.__dict__.update(entity.__dict__)
+        await self._saved(operation, is_new_instance=False)
+
+    async def find_one_and_update(
+        self,
+        where: Where | None,
+        data: Mapping[str, Any],
+        *,
+        order: Any = None,
+        return_new: bool = True,
+        upsert: bool = False,
+        session: Session | None = None,
+    ) -> E | None:
+        """Atomically update the first entity matching ``where`` (in ``order``) and return
+        it, as updated (``return_new``) or as it was; None when nothing matched. This is
+        how a worker claims a job."""
+        operation = Operation("find_one_and_update", self, session, where=where, data=data)
+        await self._access(operation)
+        plan = self._update_plan(data)
+        query = self._where(where)
+        sort = self._order(order)
+        update = await self._saving_changes(operation, plan)
+        doc = await self._collection.find_one_and_update(
+            query, update, sort=sort, return_new=return_new, upsert=upsert, session=session
+        )
+        entity = None if doc is None else await self._loaded(operation, doc)
+        await self._saved(operation)
+        return entity
+
+    async def delete(self, entity: E, *, session: Session | None = None) -> None:
+        """Delete this entity (``EntityNotFoundError`` when it is not stored)."""
+        await self.delete_by_id(entity.get_id(), session=session)
+
+    async def delete_all(
+        self, where: Where | None = None, *, session: Session | None = None
+    ) -> int:
+        """Delete every entity matching ``where``; returns the deleted count."""
+        operation = Operation("delete_all", self, session, where=where)
+        await self._access(operation)
+        query = self._where(where)
+        await self._deleting(operation)
+        deleted = await self._collection.delete_many(query, session=session)
+        await self._deleted(operation)
+        return deleted
+
+    async def delete_by_id(self, id: Any, *, session: Session | None = None) -> None:
+        """Delete one entity; ``EntityNotFoundError`` when it is not there."""
+        operation = Operation("delete_by_id", self, session)
+        await self._access(operation)
+        query = self._id_where(id)
+        operation.where = query
+        await self._deleting(operation)
+        deleted = await self._collection.delete_one(query, session=session)
+        if not deleted:
+            raise EntityNotFoundError(self.meta.name, id)
+        await self._deleted(operation)
+
+    # --- reads ----------------------------------------------------------------------
+
+    async def find(
+        self, filter: Filter | None = None, *, session: Session | None = None
+    ) -> list[E]:
+        """Every entity matching the LoopBack ``filter`` (where, fields, order, limit, skip)."""
+        operation = Operation("find", self, session, query=filter)
+        await self._access(operation)
+        query = self._query(operation.query)
+        docs = await self._collection.find_all(
+            query.where,
+            projection=query.projection,
+            sort=query.sort,
+            skip=query.skip,
+            limit=query.limit or 0,
+            session=session,
+        )
+        return await self._loaded_all(operation, docs, partial=query.projection is not None)
+
+    async def find_one(
+        self, filter: Filter | None = None, *, session: Session | None = None
+    ) -> E | None:
+        """The first entity matching ``filter``, or None."""
+        operation = Operation("find_one", self, session, query=filter)
+        await self._access(operation)
+        query = self._query(operation.query)
+        doc = await self._collection.find_one(
+            query.where,
+            projection=query.projection,
+            sort=query.sort,
+            skip=query.skip,
+            session=session,
+        )
+        if doc is None:
+            return None
+        return await self._loaded(operation, doc, partial=query.projection is not None)
+
+    async def find_by_id(
+        self, id: Any, filter: Filter | None = None, *, session: Session | None = None
+    ) -> E:
+        """The entity with this id; ``EntityNotFoundError`` when there is none (in scope)."""
+        operation = Operation("find_by_id", self, session, query=filter)
+        await self._access(operation)
+        query = self._query(operation.query, id=id)
+        doc = await self._collection.find_one(
+            query.where, projection=query.projection, session=session
+        )
+        if doc is None:
+            raise EntityNotFoundError(self.meta.name, id)
+        return await self._loaded(operation, doc, partial=query.projection is not None)
+
+    async def iterate(
+        self,
+        filter: Filter | None = None,
+        *,
+        batch_size: int | None = None,
+        session: Session | None = None,
+    ) -> AsyncIterator[E]:
+        """Stream the matching entities with the cursor: memory does not grow with the
+        number of results."""
+        operation = Operation("iterate", self, session, query=filter)
+        await self._access(operation)
+        query = self._query(operation.query)
+        partial = query.projection is not None
+        hooks = self._hooks
+        async for doc in self._cursor(query, batch_size=batch_size, session=session):
+            if hooks.active:
+                await hooks.loaded(operation, doc)
+            yield self._load(doc, partial=partial)
+
+    async def count(self, where: Where | None = None, *, session: Session | None = None) -> int:
+        """How many entities match ``where`` (in scope)."""
+        operation = Operation("count", self, session, where=where)
+        await self._access(operation)
+        query = self._where(where)
+        return await self._collection.count(query, session=session)
+
+    async def exists(self, id: Any, *, session: Session | None = None) -> bool:
+        """True when an entity with this id exists (in scope)."""
+        operation = Operation("exists", self, session)
+        await self._access(operation)
+        try:
+            query = self._id_where(id)
+        except EntityNotFoundError:
+            return False
+        doc = await self._collection.find_one(query, projection={ID_FIELD: 1}, session=session)
+        return doc is not None
+
+    # --- indexes --------------------------------------------------------------------
+
+    async def migrate(
+        self, *, drop_extra: bool = False, replace_conflicting: bool = False
+    ) -> MigrationReport:
+        """Create the declared indexes that are missing; report the differences."""
+        return await migrate_repository(
+            self, drop_extra=drop_extra, replace_conflicting=replace_conflicting
+        )
+
+    async def automigrate(self) -> MigrationReport:
+        """Drop the collection (all its data), recreate it and create the indexes."""
+        return await automigrate_repository(self)
+
+    # --- the pipeline's points (each one attribute read while no hook is registered) ---
+
+    async def _access(self, operation: Operation) -> None:
+        if self._hooks.active:
+            await self._hooks.access(operation)
+
+    async def _saving(self, operation: Operation, entity: E) -> Document:
+        """before save -> encode -> persist: the document to send."""
+        hooks = self._hooks
+        if hooks.active:
+            operation.instance = entity
+            await hooks.before_save(operation)
+        doc = encode(entity)
+        if hooks.active:
+            await hooks.persist(operation, doc)
+        return doc
+
+    async def _saving_all(self, operation: Operation, entities: list[E]) -> list[Document]:
+        """``_saving`` for every entity of a batch (the points run per item)."""
+        if not self._hooks.active:
+            return [encode(entity) for entity in entities]
+        return [await self._saving(operation.item(entity), entity) for entity in entities]
+
+    async def _saving_changes(self, operation: Operation, plan: UpdatePlan) -> Document:
+        """before save (``data`` + ``where``) -> the update document -> persist."""
+        hooks = self._hooks
+        if hooks.active:
+            await hooks.before_save(operation)
+        update = plan.document(self.meta)
+        if hooks.active:
+            await hooks.persist(operation, update)
+        return update
+
+    async def _saved(self, operation: Operation, *, is_new_instance: bool | None = None) -> None:
+        if self._hooks.active:
+            operation.is_new_instance = is_new_instance
+            await self._hooks.after_save(operation)
+
+    async def _saved_all(self, operation: Operation, entities: list[E]) -> None:
+        if self._hooks.active:
+            for entity in entities:
+                await self._saved(operation.item(entity), is_new_instance=True)
+
+    async def _deleting(self, operation: Operation) -> None:
+        if self._hooks.active:
+            await self._hooks.before_delete(operation)
+
+    async def _deleted(self, operation: Operation) -> None:
+        if self._hooks.active:
+            await self._hooks.after_delete(operation)
+
+    async def _loaded(self, operation: Operation, doc: Document, *, partial: bool = False) -> E:
+        if self._hooks.active:
+            await self._hooks.loaded(operation, doc)
+        return self._load(doc, partial=partial)
+
+    async def _loaded_all(
+        self, operation: Operation, docs: list[Document], *, partial: bool
+    ) -> list[E]:
+        if self._hooks.active:
+            for doc in docs:
+                await self._hooks.loaded(operation, doc)
+        if partial or not self.validate_on_load:
+            return decode_many(self.entity_class, docs, trusted=True)
+        return decode_many(self.entity_class, docs)
+
+    # --- the steps ------------------------------------------------------------------
+
+    def _validate_all(self, items: Sequence[Mapping[str, Any] | E]) -> list[E]:
+        """Every item validated as a create; one ``ValidationError`` for all (paths start
+        with the item's index)."""
         entities: list[E] = []
         details: list[ErrorDetail] = []
         for position, item in enumerate(items):
@@ -142,211 +458,12 @@ class Repository(Generic[E]):
                     )
         if details:
             raise ValidationError(self.meta.name, details)
-        if not entities:
-            return []
-        docs = [encode(entity) for entity in entities]
-        try:
-            ids = await self._collection.insert_many(docs, session=session)
-        except DuplicateKeyInfo as info:
-            for entity, item, inserted in zip(entities, items, info.inserted_ids, strict=False):
-                self._store_id(entity, inserted, item)
-            raise self._duplicate(info) from None
-        for entity, item, inserted in zip(entities, items, ids, strict=True):
-            self._store_id(entity, inserted, item)
         return entities
 
-    async def save(self, entity: E, *, session: Any = None) -> E:
-        """Create the entity when it has no id, else replace the stored one."""
-        entity_id = entity.get_id()
-        if entity_id is None:
-            return await self.create(entity, session=session)
-        await self.replace_by_id(entity_id, entity, session=session)
-        return entity
-
-    async def update(self, entity: E, *, session: Any = None) -> None:
-        """``update_by_id(entity.id, entity's data)``."""
-        assert self.meta.id is not None
-        data = {
-            name: value
-            for name, value in entity.__dict__.items()
-            if name != self.meta.id.name and name in self.meta.properties
-        }
-        if entity.__pydantic_extra__:
-            data.update(entity.__pydantic_extra__)
-        await self.update_by_id(entity.get_id(), data, session=session)
-
-    async def update_all(
-        self, data: Mapping[str, Any], where: Where | None = None, *, session: Any = None
-    ) -> int:
-        """Partially update every entity matching ``where``; returns the matched count."""
-        plan = self._update_plan(data)
-        query = self._where(where)
-        try:
-            return await self._collection.update_many(
-                query, plan.document(self.meta), session=session
-            )
-        except DuplicateKeyInfo as info:
-            raise self._duplicate(info) from None
-
-    async def update_by_id(self, id: Any, data: Mapping[str, Any], *, session: Any = None) -> None:
-        """Partially update one entity; ``EntityNotFoundError`` when it is not there."""
-        plan = self._update_plan(data, target_id=id)
-        query = self._id_where(id)
-        try:
-            matched = await self._collection.update_one(
-                query, plan.document(self.meta), session=session
-            )
-        except DuplicateKeyInfo as info:
-            raise self._duplicate(info) from None
-        if not matched:
-            raise EntityNotFoundError(self.meta.name, id)
-
-    async def replace_by_id(
-        self, id: Any, data: Mapping[str, Any] | E, *, session: Any = None
-    ) -> None:
-        """Replace one entity whole (defaults re-applied to missing properties)."""
-        entity = validate_replace(
-            self.entity_class, data, target_id=id, scope_values=self._scope_values
-        )
-        query = self._id_where(id)
-        doc = encode(entity)
-        doc.pop(ID_FIELD, None)  # replace_one keeps the stored _id
-        try:
-            matched = await self._collection.replace_one(query, doc, session=session)
-        except DuplicateKeyInfo as info:
-            raise self._duplicate(info) from None
-        if not matched:
-            raise EntityNotFoundError(self.meta.name, id)
-        if isinstance(data, self.entity_class) and data is not entity:
-            data.__dict__.update(entity.__dict__)
-
-    async def find_one_and_update(
-        self,
-        where: Where | None,
-        data: Mapping[str, Any],
-        *,
-        order: Any = None,
-        return_new: bool = True,
-        upsert: bool = False,
-        session: Any = None,
-    ) -> E | None:
-        """Atomically update the first entity matching ``where`` (in ``order``) and return
-        it, as updated (``return_new``) or as it was; None when nothing matched. This is
-        how a worker claims a job."""
-        plan = self._update_plan(data)
-        query = self._where(where)
+    def _order(self, order: Any) -> list[tuple[str, int]] | None:
         if order is not None:
-            sort = sort_spec(self.meta, order, prohibit_hidden=self.prohibit_hidden_in_query)
-        else:
-            sort = sort_spec(self.meta, (self.scope or {}).get("order"))
-        try:
-            doc = await self._collection.find_one_and_update(
-                query,
-                plan.document(self.meta),
-                sort=sort,
-                return_new=return_new,
-                upsert=upsert,
-                session=session,
-            )
-        except DuplicateKeyInfo as info:
-            raise self._duplicate(info) from None
-        return None if doc is None else self._load(doc)
-
-    async def delete(self, entity: E, *, session: Any = None) -> None:
-        """Delete this entity (``EntityNotFoundError`` when it is not stored)."""
-        await self.delete_by_id(entity.get_id(), session=session)
-
-    async def delete_all(self, where: Where | None = None, *, session: Any = None) -> int:
-        """Delete every entity matching ``where``; returns the deleted count."""
-        return await self._collection.delete_many(self._where(where), session=session)
-
-    async def delete_by_id(self, id: Any, *, session: Any = None) -> None:
-        """Delete one entity; ``EntityNotFoundError`` when it is not there."""
-        deleted = await self._collection.delete_one(self._id_where(id), session=session)
-        if not deleted:
-            raise EntityNotFoundError(self.meta.name, id)
-
-    # --- reads ----------------------------------------------------------------------
-
-    async def find(self, filter: Filter | None = None, *, session: Any = None) -> list[E]:
-        """Every entity matching the LoopBack ``filter`` (where, fields, order, limit, skip)."""
-        query = self._query(filter)
-        docs = await self._collection.find_all(
-            query.where,
-            projection=query.projection,
-            sort=query.sort,
-            skip=query.skip,
-            limit=query.limit or 0,
-            session=session,
-        )
-        if query.projection is not None or not self.validate_on_load:
-            return decode_many(self.entity_class, docs, trusted=True)
-        return decode_many(self.entity_class, docs)
-
-    async def find_one(self, filter: Filter | None = None, *, session: Any = None) -> E | None:
-        """The first entity matching ``filter``, or None."""
-        query = self._query(filter)
-        doc = await self._collection.find_one(
-            query.where,
-            projection=query.projection,
-            sort=query.sort,
-            skip=query.skip,
-            session=session,
-        )
-        return None if doc is None else self._load(doc, partial=query.projection is not None)
-
-    async def find_by_id(self, id: Any, filter: Filter | None = None, *, session: Any = None) -> E:
-        """The entity with this id; ``EntityNotFoundError`` when there is none (in scope)."""
-        query = self._query(filter, id=id)
-        doc = await self._collection.find_one(
-            query.where, projection=query.projection, session=session
-        )
-        if doc is None:
-            raise EntityNotFoundError(self.meta.name, id)
-        return self._load(doc, partial=query.projection is not None)
-
-    async def iterate(
-        self, filter: Filter | None = None, *, batch_size: int | None = None, session: Any = None
-    ) -> AsyncIterator[E]:
-        """Stream the matching entities with the cursor: memory does not grow with the
-        number of results."""
-        query = self._query(filter)
-        partial = query.projection is not None
-        async for doc in self._cursor(query, batch_size=batch_size, session=session):
-            yield self._load(doc, partial=partial)
-
-    async def count(self, where: Where | None = None, *, session: Any = None) -> int:
-        """How many entities match ``where`` (in scope)."""
-        return await self._collection.count(self._where(where), session=session)
-
-    async def exists(self, id: Any, *, session: Any = None) -> bool:
-        """True when an entity with this id exists (in scope)."""
-        try:
-            query = self._id_where(id)
-        except EntityNotFoundError:
-            return False
-        doc = await self._collection.find_one(query, projection={ID_FIELD: 1}, session=session)
-        return doc is not None
-
-    # --- indexes --------------------------------------------------------------------
-
-    async def migrate(
-        self, *, drop_extra: bool = False, replace_conflicting: bool = False
-    ) -> MigrationReport:
-        """Create the declared indexes that are missing; report the differences."""
-        from .indexes import migrate_repository
-
-        return await migrate_repository(
-            self, drop_extra=drop_extra, replace_conflicting=replace_conflicting
-        )
-
-    async def automigrate(self) -> MigrationReport:
-        """Drop the collection (all its data), recreate it and create the indexes."""
-        from .indexes import automigrate_repository
-
-        return await automigrate_repository(self)
-
-    # --- the steps ------------------------------------------------------------------
+            return sort_spec(self.meta, order, prohibit_hidden=self.prohibit_hidden_in_query)
+        return sort_spec(self.meta, (self.scope or {}).get("order"))
 
     def _query(self, filter: Filter | None, *, id: Any = None) -> Query:
         if filter is not None and not isinstance(filter, Mapping):
@@ -406,8 +523,8 @@ class Repository(Generic[E]):
         )
 
     def _cursor(
-        self, query: Query, *, batch_size: int | None = None, session: Any = None
-    ) -> AsyncIterator[dict[str, Any]]:
+        self, query: Query, *, batch_size: int | None = None, session: Session | None = None
+    ) -> AsyncIterator[Document]:
         return self._collection.find(
             query.where,
             projection=query.projection,
@@ -432,17 +549,3 @@ class Repository(Generic[E]):
             entity.__pydantic_fields_set__.add(id_prop.name)
         if isinstance(data, self.entity_class) and data is not entity:
             data.__dict__[id_prop.name] = entity.__dict__[id_prop.name]
-
-    def _duplicate(self, info: DuplicateKeyInfo) -> DuplicateKeyError:
-        fields = list((info.key_pattern or {}).keys())
-        properties = [self.meta.property_path(field) for field in fields]
-        value = None
-        if info.key_value is not None:
-            value = {self.meta.property_path(k): v for k, v in info.key_value.items()}
-        return DuplicateKeyError(
-            self.meta.name,
-            properties=properties,
-            index=info.index_name,
-            value=value,
-            index_in_batch=info.batch_index,
-        )
