@@ -122,6 +122,8 @@ class ServerDatabase:
     #: the collection adapter class of this driver
     collection_class: ClassVar[type[ServerCollection]]
     supports_transactions: ClassVar[bool] = True
+    #: whether ``open_client(uri, driver=kind)`` opens a client of this driver
+    connects: ClassVar[bool] = False
 
     def __init__(self, db: Any) -> None:
         self.raw: Any = db
@@ -141,6 +143,11 @@ class ServerDatabase:
     @classmethod
     def owns_client(cls, client: object) -> bool:
         """Whether ``client`` is a client of this driver."""
+        raise NotImplementedError
+
+    @classmethod
+    def open_client(cls, uri: str, options: dict[str, Any]) -> Any:
+        """A client of this driver connected to ``uri`` (drivers with ``connects``)."""
         raise NotImplementedError
 
     @classmethod

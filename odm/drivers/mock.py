@@ -5,6 +5,11 @@ What the mock does differently, and what odm does about it:
 - no sessions or transactions: :meth:`MockDatabase.transaction` raises ``ODMError``
   saying what to use instead (any ``session=`` raises in the mock itself);
 - its bulk ``UpdateOne`` fails: odm never uses ``bulk_write``;
+- a null test on a dotted path (``{"a.b": None}``, ``$ne``/``$in``/``$nin`` with
+  ``None``) ignores a null parent (``{"a": None}``), which a server takes as a null
+  ``a.b``: such tests are widened here to the parents;
+- it has no ``$mul``: the update is run here as a ``$set`` of the products, document by
+  document (a missing field becomes 0, as on a server);
 - its duplicate-key reports never name the index, carry no details for a duplicate
   ``_id``, keep an ``insert_many``'s key pattern only in the message's text, and after an
   update name the first unique index holding the document's value rather than the one
@@ -22,6 +27,8 @@ from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import Any, ClassVar
 
+from pymongo.errors import WriteError
+
 from odm.errors import ODMError
 
 from .common import (
@@ -36,7 +43,7 @@ from .common import (
     plain_number,
     resolve,
 )
-from .interface import Document, Session
+from .interface import Document, Session, SortSpec
 
 __all__ = ["MockCollection", "MockDatabase", "open_mock_client"]
 
@@ -67,7 +74,131 @@ def _loaded_class(name: str) -> type[Any] | None:
 
 
 class MockCollection(ServerCollection):
-    """A mongomock-motor collection: duplicate-key reports are completed here."""
+    """A mongomock-motor collection: queries, ``$mul`` and duplicate-key reports made to
+    agree with a server's."""
+
+    # -- queries and updates as a server reads them ---------------------------------------
+
+    async def update_one(
+        self,
+        query: Mapping[str, Any],
+        update: Mapping[str, Any],
+        *,
+        upsert: bool = False,
+        session: Session | None = None,
+    ) -> int:
+        query = _null_parents(query)
+        if "$mul" in update:
+            found = await self._multiply(query, update, many=False, upsert=upsert)
+            return len(found)
+        return await super().update_one(query, update, upsert=upsert, session=session)
+
+    async def update_many(
+        self, query: Mapping[str, Any], update: Mapping[str, Any], *, session: Session | None = None
+    ) -> int:
+        query = _null_parents(query)
+        if "$mul" in update:
+            return len(await self._multiply(query, update, many=True, upsert=False))
+        return await super().update_many(query, update, session=session)
+
+    async def replace_one(
+        self, query: Mapping[str, Any], doc: Document, *, session: Session | None = None
+    ) -> int:
+        return await super().replace_one(_null_parents(query), doc, session=session)
+
+    async def find_one_and_update(
+        self,
+        query: Mapping[str, Any],
+        update: Mapping[str, Any],
+        *,
+        sort: SortSpec | None = None,
+        projection: Mapping[str, Any] | None = None,
+        return_new: bool = True,
+        upsert: bool = False,
+        session: Session | None = None,
+    ) -> Document | None:
+        query = _null_parents(query)
+        if "$mul" in update:
+            targets = await self._targets(query, many=False, sort=sort)
+            if not targets and not upsert:
+                return None
+            query = {"_id": targets[0]["_id"]} if targets else query
+            update = _multiplied(update, targets[0] if targets else {})
+        return await super().find_one_and_update(
+            query,
+            update,
+            sort=sort,
+            projection=projection,
+            return_new=return_new,
+            upsert=upsert,
+            session=session,
+        )
+
+    async def delete_one(self, query: Mapping[str, Any], *, session: Session | None = None) -> int:
+        return await super().delete_one(_null_parents(query), session=session)
+
+    async def delete_many(self, query: Mapping[str, Any], *, session: Session | None = None) -> int:
+        return await super().delete_many(_null_parents(query), session=session)
+
+    def _cursor(
+        self,
+        query: Mapping[str, Any],
+        projection: Mapping[str, Any] | None,
+        sort: SortSpec | None,
+        skip: int,
+        limit: int,
+        batch_size: int | None,
+        session: Session | None,
+    ) -> Any:
+        query = _null_parents(query)
+        return super()._cursor(query, projection, sort, skip, limit, batch_size, session)
+
+    async def find_one(
+        self,
+        query: Mapping[str, Any],
+        *,
+        projection: Mapping[str, Any] | None = None,
+        sort: SortSpec | None = None,
+        skip: int = 0,
+        session: Session | None = None,
+    ) -> Document | None:
+        query = _null_parents(query)
+        return await super().find_one(
+            query, projection=projection, sort=sort, skip=skip, session=session
+        )
+
+    async def count(
+        self,
+        query: Mapping[str, Any],
+        *,
+        skip: int = 0,
+        limit: int = 0,
+        session: Session | None = None,
+    ) -> int:
+        return await super().count(_null_parents(query), skip=skip, limit=limit, session=session)
+
+    async def _targets(
+        self, query: Mapping[str, Any], *, many: bool, sort: SortSpec | None = None
+    ) -> list[Document]:
+        options: dict[str, Any] = {"sort": list(sort)} if sort else {}
+        if not many:
+            options["limit"] = 1
+        cursor = self.raw.find(query, **options)
+        try:
+            return [doc async for doc in cursor]
+        finally:
+            await resolve(cursor.close())
+
+    async def _multiply(
+        self, query: Mapping[str, Any], update: Mapping[str, Any], *, many: bool, upsert: bool
+    ) -> list[Document]:
+        """Run an update with ``$mul`` as a ``$set`` of each target's products."""
+        targets = await self._targets(query, many=many)
+        for target in targets:
+            await super().update_one({"_id": target["_id"]}, _multiplied(update, target))
+        if not targets and upsert:
+            await super().update_one(query, _multiplied(update, {}), upsert=True)
+        return targets
 
     async def _duplicate_key(
         self, report: dict[str, Any], attempt: WriteAttempt, batch_index: int | None
@@ -254,3 +385,88 @@ def _apply_set(doc: Mapping[str, Any], assignments: Mapping[str, Any]) -> Docume
             target = child
         target[last] = value
     return updated
+
+
+# -- null parents ---------------------------------------------------------------------------
+
+_NULL_TESTS = ("$eq", "$ne", "$in", "$nin")
+
+
+def _null_parents(query: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``query`` with each null test on a dotted path widened to its parents (a server
+    takes ``a.b`` as null when ``a`` is null; the mock does not). Unchanged when there is
+    none, which is the common case."""
+    widened: dict[str, Any] = {}
+    extra: list[dict[str, Any]] = []
+    for key, condition in query.items():
+        if key in ("$and", "$or", "$nor") and isinstance(condition, list):
+            widened[key] = [
+                _null_parents(part) if isinstance(part, Mapping) else part for part in condition
+            ]
+            continue
+        test = _null_test(key, condition) if "." in key and not key.startswith("$") else None
+        if test is None:
+            widened[key] = condition
+        else:
+            extra.append(test)
+    if extra:
+        widened["$and"] = [*widened.get("$and", []), *extra]
+    return widened
+
+
+def _null_test(path: str, condition: Any) -> dict[str, Any] | None:
+    parts = path.split(".")
+    parents: list[dict[str, Any]] = [{".".join(parts[:end]): None} for end in range(1, len(parts))]
+    if condition is None:
+        return {"$or": [{path: None}, *parents]}
+    if not (
+        isinstance(condition, Mapping)
+        and condition
+        and all(k in _NULL_TESTS or k.startswith("$") for k in condition)
+    ):
+        return None
+    rest = dict(condition)
+    clauses: list[dict[str, Any]] = []
+    if "$eq" in rest and rest["$eq"] is None:
+        del rest["$eq"]
+        clauses.append({"$or": [{path: None}, *parents]})
+    if "$ne" in rest and rest["$ne"] is None:
+        del rest["$ne"]
+        clauses.append({"$nor": [{path: None}, *parents]})
+    if isinstance(rest.get("$in"), list | tuple) and None in rest["$in"]:
+        clauses.append({"$or": [{path: {"$in": list(rest.pop("$in"))}}, *parents]})
+    if isinstance(rest.get("$nin"), list | tuple) and None in rest["$nin"]:
+        clauses.append({"$nor": [{path: {"$in": list(rest.pop("$nin"))}}, *parents]})
+    if not clauses:
+        return None
+    if rest:
+        clauses.append({path: rest})
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+# -- $mul -----------------------------------------------------------------------------------
+
+
+def _multiplied(update: Mapping[str, Any], target: Mapping[str, Any]) -> dict[str, Any]:
+    """``update`` with its ``$mul`` replaced by a ``$set`` of the products on ``target``."""
+    rewritten = {
+        operator: dict(fields) for operator, fields in update.items() if operator != "$mul"
+    }
+    products = rewritten.setdefault("$set", {})
+    for path, factor in update["$mul"].items():
+        value = _get_path(target, path)
+        if value is _MISSING:
+            products[path] = type(factor)(0) if isinstance(factor, int | float) else 0
+        elif (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or isinstance(factor, bool)
+        ):
+            raise WriteError(
+                f"Cannot apply $mul to a value of non-numeric type. {{_id: {target.get('_id')!r}}} "
+                f"has the field '{path}' of non-numeric type {type(value).__name__}",
+                code=14,
+            )
+        else:
+            products[path] = value * factor
+    return rewritten

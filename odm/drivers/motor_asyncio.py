@@ -34,6 +34,7 @@ class MotorDatabase(ServerDatabase):
     """A database of motor's ``AsyncIOMotorClient``."""
 
     kind: ClassVar[str] = "motor"
+    connects: ClassVar[bool] = True
     collection_class: ClassVar[type[ServerCollection]] = MotorCollection
 
     @classmethod

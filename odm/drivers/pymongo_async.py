@@ -25,6 +25,7 @@ class PymongoDatabase(ServerDatabase):
     """A database of ``pymongo.AsyncMongoClient``."""
 
     kind: ClassVar[str] = "pymongo"
+    connects: ClassVar[bool] = True
     collection_class: ClassVar[type[ServerCollection]] = PymongoCollection
 
     @classmethod

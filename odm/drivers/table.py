@@ -1,7 +1,8 @@
 """The one table of drivers: which adapter serves a database, a client or a driver name.
 
 Adding a driver is one module (a :class:`~odm.drivers.common.ServerDatabase` subclass
-saying how its client differs) and one row in :data:`DRIVERS`.
+saying how its client differs) and one row in :data:`DRIVERS`; nothing else in odm
+changes.
 """
 
 from __future__ import annotations
@@ -24,9 +25,8 @@ __all__ = ["DRIVERS", "adapt", "close_client", "open_client"]
 #: In the order they are asked: mongomock-motor's classes pass for motor's, so it comes first.
 DRIVERS: tuple[type[ServerDatabase], ...] = (MockDatabase, PymongoDatabase, MotorDatabase)
 #: ``open_client(uri, driver=...)``: the drivers that connect to a server, by name
-CLIENTS: dict[str, type[PymongoDatabase] | type[MotorDatabase]] = {
-    "pymongo": PymongoDatabase,
-    "motor": MotorDatabase,
+CLIENTS: dict[str, type[ServerDatabase]] = {
+    driver.kind: driver for driver in DRIVERS if driver.connects
 }
 
 

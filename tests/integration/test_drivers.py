@@ -232,6 +232,83 @@ async def test_delete_one_and_delete_many_return_deleted_counts(
     assert await people.count({}) == 0
 
 
+# -- where mongomock differs from a server, the adapter agrees with the server ----------
+
+
+@pytest.fixture
+async def with_null_parents(people: Collection) -> Collection:
+    await people.insert_many(
+        [
+            {"_id": 1, "a": None},
+            {"_id": 2, "a": {"b": None}},
+            {"_id": 3},
+            {"_id": 4, "a": {"b": 1}},
+            {"_id": 5, "a": {"c": 1}},
+        ]
+    )
+    return people
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ({"a.b": None}, [1, 2, 3, 5]),
+        ({"a.b": {"$eq": None}}, [1, 2, 3, 5]),
+        ({"a.b": {"$ne": None}}, [4]),
+        ({"a.b": {"$in": [None, 1]}}, [1, 2, 3, 4, 5]),
+        ({"a.b": {"$nin": [None]}}, [4]),
+        ({"$or": [{"a.b": None}, {"_id": 4}]}, [1, 2, 3, 4, 5]),
+        ({"a.b": {"$ne": None, "$gt": 0}}, [4]),
+        ({"a": None}, [1, 3]),
+        ({"a.b": {"$exists": False}}, [1, 3, 5]),
+    ],
+)
+async def test_a_null_parent_makes_a_dotted_path_null_as_on_a_server(
+    with_null_parents: Collection, query: dict[str, Any], expected: list[int]
+) -> None:
+    assert await ids_of(with_null_parents, query) == expected
+    assert await with_null_parents.count(query) == len(expected)
+    first = await with_null_parents.find_one(query, sort=[("_id", 1)])
+    assert first is not None and first["_id"] == expected[0]
+    assert [d["_id"] for d in await with_null_parents.find_all(query, sort=[("_id", 1)])] == (
+        expected
+    )
+
+
+async def test_null_parents_in_writes(with_null_parents: Collection) -> None:
+    assert await with_null_parents.update_many({"a.b": None}, {"$set": {"seen": True}}) == 4
+    assert await ids_of(with_null_parents, {"seen": True}) == [1, 2, 3, 5]
+    assert await with_null_parents.delete_many({"a.b": {"$ne": None}}) == 1
+    assert await ids_of(with_null_parents) == [1, 2, 3, 5]
+
+
+async def test_mul_multiplies_and_sets_a_missing_field_to_zero(people: Collection) -> None:
+    await people.insert_many([{"_id": 1, "n": 2}, {"_id": 2, "n": 3, "x": 1.5}, {"_id": 3}])
+    assert await people.update_one({"_id": 1}, {"$mul": {"n": 5}, "$set": {"t": "a"}}) == 1
+    assert await people.find_one({"_id": 1}) == {"_id": 1, "n": 10, "t": "a"}
+    assert await people.update_many({}, {"$mul": {"n": 2, "x": 2}}) == 3
+    assert await people.find_all({}, sort=[("_id", 1)]) == [
+        {"_id": 1, "n": 20, "t": "a", "x": 0},
+        {"_id": 2, "n": 6, "x": 3.0},
+        {"_id": 3, "n": 0, "x": 0},
+    ]
+    found = await people.find_one_and_update({"_id": 2}, {"$mul": {"x": 0.5}})
+    assert found == {"_id": 2, "n": 6, "x": 1.5}
+    before = await people.find_one_and_update({"_id": 2}, {"$mul": {"n": 2}}, return_new=False)
+    assert before is not None and before["n"] == 6
+    assert await people.update_one({"_id": 9}, {"$mul": {"n": 4}}, upsert=True) == 0
+    assert await people.find_one({"_id": 9}) == {"_id": 9, "n": 0}
+    assert await people.update_one({"_id": 42}, {"$mul": {"n": 4}}) == 0
+    assert await people.find_one_and_update({"_id": 42}, {"$mul": {"n": 4}}) is None
+
+
+async def test_mul_on_a_non_number_is_refused(people: Collection) -> None:
+    await people.insert_one({"_id": 1, "n": "two"})
+    with pytest.raises(PyMongoError, match="non-numeric"):
+        await people.update_one({"_id": 1}, {"$mul": {"n": 2}})
+    assert await people.find_one({"_id": 1}) == {"_id": 1, "n": "two"}
+
+
 # -- indexes and collections --------------------------------------------------------------
 
 
