@@ -32,6 +32,8 @@ class Operation:
     #: the repository running it (typed loosely: hooks get any ``Repository[E]``)
     repository: Any
     session: Session | None = None
+    #: by-id methods: the id argument
+    id: Any = None
     #: reads: the LoopBack filter (``access`` may change it)
     query: Mapping[str, Any] | None = None
     #: partial and bulk writes, deletes: the where clause

@@ -180,11 +180,10 @@ class Repository(Generic[E]):
         self, id: Any, data: Mapping[str, Any], *, session: Session | None = None
     ) -> None:
         """Partially update one entity; ``EntityNotFoundError`` when it is not there."""
-        operation = Operation("update_by_id", self, session, data=data)
+        operation = Operation("update_by_id", self, session, id=id, data=data)
         await self._access(operation)
         plan = self._update_plan(data, target_id=id)
         query = self._id_where(id)
-        operation.where = query
         update = await self._saving_changes(operation, plan)
         matched = await self._collection.update_one(query, update, session=session)
         if not matched:
@@ -195,13 +194,12 @@ class Repository(Generic[E]):
         self, id: Any, data: Mapping[str, Any] | E, *, session: Session | None = None
     ) -> None:
         """Replace one entity whole (defaults re-applied to missing properties)."""
-        operation = Operation("replace_by_id", self, session, instance=data)
+        operation = Operation("replace_by_id", self, session, id=id, instance=data)
         await self._access(operation)
         entity = validate_replace(
             self.entity_class, data, target_id=id, scope_values=self._scope_values
         )
         query = self._id_where(id)
-        operation.where = query
         doc = await self._saving(operation, entity)
         doc.pop(ID_FIELD, None)  # replace_one keeps the stored _id
         matched = await self._collection.replace_one(query, doc, session=session)
@@ -255,10 +253,9 @@ class Repository(Generic[E]):
 
     async def delete_by_id(self, id: Any, *, session: Session | None = None) -> None:
         """Delete one entity; ``EntityNotFoundError`` when it is not there."""
-        operation = Operation("delete_by_id", self, session)
+        operation = Operation("delete_by_id", self, session, id=id)
         await self._access(operation)
         query = self._id_where(id)
-        operation.where = query
         await self._deleting(operation)
         deleted = await self._collection.delete_one(query, session=session)
         if not deleted:
@@ -306,7 +303,7 @@ class Repository(Generic[E]):
         self, id: Any, filter: Filter | None = None, *, session: Session | None = None
     ) -> E:
         """The entity with this id; ``EntityNotFoundError`` when there is none (in scope)."""
-        operation = Operation("find_by_id", self, session, query=filter)
+        operation = Operation("find_by_id", self, session, id=id, query=filter)
         await self._access(operation)
         query = self._query(operation.query, id=id)
         doc = await self._collection.find_one(
@@ -329,9 +326,9 @@ class Repository(Generic[E]):
         await self._access(operation)
         query = self._query(operation.query)
         partial = query.projection is not None
-        hooks = self._hooks
+        hooks, observed = self._hooks, self._hooks.active
         async for doc in self._cursor(query, batch_size=batch_size, session=session):
-            if hooks.active:
+            if observed:
                 await hooks.loaded(operation, doc)
             yield self._load(doc, partial=partial)
 
@@ -344,7 +341,7 @@ class Repository(Generic[E]):
 
     async def exists(self, id: Any, *, session: Session | None = None) -> bool:
         """True when an entity with this id exists (in scope)."""
-        operation = Operation("exists", self, session)
+        operation = Operation("exists", self, session, id=id)
         await self._access(operation)
         try:
             query = self._id_where(id)

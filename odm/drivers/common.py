@@ -15,6 +15,7 @@ import datetime
 import inspect
 import json
 import re
+import sys
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
@@ -114,113 +115,13 @@ class _FieldsAsProperties:
         return field_path
 
 
-class ServerDatabase:
-    """A database of a driver with pymongo's async API (the base of every adapter)."""
-
-    #: the label of the driver (``Database.kind``)
-    kind: ClassVar[str] = "server"
-    #: the collection adapter class of this driver
-    collection_class: ClassVar[type[ServerCollection]]
-    supports_transactions: ClassVar[bool] = True
-    #: whether ``open_client(uri, driver=kind)`` opens a client of this driver
-    connects: ClassVar[bool] = False
-
-    def __init__(self, db: Any) -> None:
-        self.raw: Any = db
-        self.name: str = db.name
-        self._collections: dict[str, ServerCollection] = {}
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.kind}, {self.name!r})"
-
-    # -- what differs between drivers: each adapter says how its client does it --------
-
-    @classmethod
-    def owns_database(cls, db: object) -> bool:
-        """Whether ``db`` is a database of this driver."""
-        raise NotImplementedError
-
-    @classmethod
-    def owns_client(cls, client: object) -> bool:
-        """Whether ``client`` is a client of this driver."""
-        raise NotImplementedError
-
-    @classmethod
-    def open_client(cls, uri: str, options: dict[str, Any]) -> Any:
-        """A client of this driver connected to ``uri`` (drivers with ``connects``)."""
-        raise NotImplementedError
-
-    @classmethod
-    async def close_client(cls, client: Any) -> None:
-        raise NotImplementedError
-
-    async def _start_session(self) -> Any:
-        raise NotImplementedError
-
-    async def _transaction_context(self, session: Any) -> AbstractAsyncContextManager[Any]:
-        raise NotImplementedError
-
-    # -- the shared behaviour ------------------------------------------------------------
-
-    def collection(self, name: str, *, names: FieldNames | None = None) -> ServerCollection:
-        """The adapter of collection ``name`` (created lazily by the server, as usual).
-
-        ``names`` (a model's metadata) names the properties in duplicate-key errors;
-        without it they are the field names and the model is the collection's name.
-        """
-        if names is not None:
-            return self.collection_class(self.raw[name], self, names)
-        adapter = self._collections.get(name)
-        if adapter is None:
-            adapter = self.collection_class(self.raw[name], self, None)
-            self._collections[name] = adapter
-        return adapter
-
-    def transaction(self) -> AbstractAsyncContextManager[Session]:
-        """Start a session and a transaction; yield the session.
-
-        Commits when the block ends normally, aborts when it raises. However the commit
-        ends (refused, or unknown after the driver's retry), the session is ended on the
-        server, so no transaction stays open holding its documents' locks.
-        """
-        return self._transaction()
-
-    @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[Session]:
-        session = await self._start_session()
-        async with session:
-            transaction = await self._transaction_context(session)
-            try:
-                async with transaction:
-                    yield session
-            except Exception:
-                # The driver sends no abort after a failed commit and ignores a failed
-                # abort: ending the session is what makes the server drop the transaction.
-                with contextlib.suppress(PyMongoError):
-                    await resolve(
-                        self.raw.client.admin.command("endSessions", [session.session_id])
-                    )
-                raise
-
-    async def drop(self) -> None:
-        """Drop the whole database."""
-        await resolve(self.raw.client.drop_database(self.name))
-        self._collections.clear()
-
-    async def list_collection_names(self) -> list[str]:
-        names = await resolve(self.raw.list_collection_names())
-        return sorted(names)
-
-    def same_database(self, other: Database) -> bool:
-        """Whether ``other`` is the same database of the same client."""
-        return self.raw is other.raw or bool(self.raw == other.raw)
-
-
 class ServerCollection:
-    """One collection of a driver with pymongo's async API."""
+    """One collection of a driver with pymongo's async API (pymongo's and motor's)."""
 
     def __init__(self, collection: Any, database: ServerDatabase, names: FieldNames | None) -> None:
         self.raw: Any = collection
+        #: what the commands go to: the driver's collection, or a stand-in that corrects it
+        self._driver: Any = collection
         self.name: str = collection.name
         self.database = database
         self.names: FieldNames = names if names is not None else _FieldsAsProperties(self.name)
@@ -234,7 +135,7 @@ class ServerCollection:
         """Insert ``doc`` (an ``_id`` is added to it when missing); return its ``_id``."""
         _ensure_id(doc)
         try:
-            result = await self.raw.insert_one(doc, **_session_option(session))
+            result = await self._driver.insert_one(doc, **_session_option(session))
         except PyMongoError as error:
             raise await self._mapped(error, WriteAttempt(documents=[doc])) from error
         return result.inserted_id
@@ -253,7 +154,7 @@ class ServerCollection:
         for doc in docs:
             _ensure_id(doc)
         try:
-            await self.raw.insert_many(docs, ordered=True, **_session_option(session))
+            await self._driver.insert_many(docs, ordered=True, **_session_option(session))
         except PyMongoError as error:
             raise await self._mapped(error, WriteAttempt(documents=docs, many=True)) from error
         return [doc["_id"] for doc in docs]
@@ -268,7 +169,7 @@ class ServerCollection:
     ) -> int:
         """Update the first matching document; return the matched count (0 or 1)."""
         try:
-            result = await self.raw.update_one(
+            result = await self._driver.update_one(
                 query, update, upsert=upsert, **_session_option(session)
             )
         except PyMongoError as error:
@@ -281,7 +182,7 @@ class ServerCollection:
     ) -> int:
         """Update every matching document; return the matched count."""
         try:
-            result = await self.raw.update_many(query, update, **_session_option(session))
+            result = await self._driver.update_many(query, update, **_session_option(session))
         except PyMongoError as error:
             attempt = WriteAttempt(query=query, update=update, many=True)
             raise await self._mapped(error, attempt) from error
@@ -292,7 +193,7 @@ class ServerCollection:
     ) -> int:
         """Replace the first matching document with ``doc``; return the matched count."""
         try:
-            result = await self.raw.replace_one(query, doc, **_session_option(session))
+            result = await self._driver.replace_one(query, doc, **_session_option(session))
         except PyMongoError as error:
             attempt = WriteAttempt(documents=[doc], query=query, replacement=True)
             raise await self._mapped(error, attempt) from error
@@ -319,7 +220,9 @@ class ServerCollection:
         if sort:
             options["sort"] = list(sort)
         try:
-            document: Document | None = await self.raw.find_one_and_update(query, update, **options)
+            document: Document | None = await self._driver.find_one_and_update(
+                query, update, **options
+            )
         except PyMongoError as error:
             attempt = WriteAttempt(query=query, update=update, upsert=upsert, sort=sort)
             raise await self._mapped(error, attempt) from error
@@ -327,12 +230,12 @@ class ServerCollection:
 
     async def delete_one(self, query: Mapping[str, Any], *, session: Session | None = None) -> int:
         """Delete the first matching document; return the deleted count."""
-        result = await self.raw.delete_one(query, **_session_option(session))
+        result = await self._driver.delete_one(query, **_session_option(session))
         return int(result.deleted_count)
 
     async def delete_many(self, query: Mapping[str, Any], *, session: Session | None = None) -> int:
         """Delete every matching document; return the deleted count."""
-        result = await self.raw.delete_many(query, **_session_option(session))
+        result = await self._driver.delete_many(query, **_session_option(session))
         return int(result.deleted_count)
 
     # -- reads --------------------------------------------------------------------------
@@ -352,7 +255,7 @@ class ServerCollection:
             options["sort"] = list(sort)
         if batch_size is not None:
             options["batch_size"] = batch_size
-        return self.raw.find(query, projection or None, **options)
+        return self._driver.find(query, projection or None, **options)
 
     async def find(
         self,
@@ -402,7 +305,9 @@ class ServerCollection:
         options: dict[str, Any] = {"skip": skip, **_session_option(session)}
         if sort:
             options["sort"] = list(sort)
-        document: Document | None = await self.raw.find_one(query, projection or None, **options)
+        document: Document | None = await self._driver.find_one(
+            query, projection or None, **options
+        )
         return document
 
     async def count(
@@ -419,7 +324,7 @@ class ServerCollection:
             options["skip"] = skip
         if limit:
             options["limit"] = limit
-        return int(await self.raw.count_documents(query, **options))
+        return int(await self._driver.count_documents(query, **options))
 
     # -- indexes and the collection itself ----------------------------------------------
 
@@ -505,6 +410,118 @@ class ServerCollection:
             value=value,
             index_in_batch=duplicate.batch_index,
         )
+
+
+class ServerDatabase:
+    """A database of a driver with pymongo's async API (the base of every adapter)."""
+
+    #: the label of the driver (``Database.kind``)
+    kind: ClassVar[str] = "server"
+    #: the collection adapter class of this driver
+    collection_class: ClassVar[type[ServerCollection]] = ServerCollection
+    supports_transactions: ClassVar[bool] = True
+    #: whether ``open_client(uri, driver=kind)`` opens a client of this driver
+    connects: ClassVar[bool] = False
+    #: ``(module, class name)`` of the driver's database and client classes; the module
+    #: is not imported here: a database of a driver exists only once it was imported
+    database_class: ClassVar[tuple[str, str]]
+    client_class: ClassVar[tuple[str, str]]
+
+    def __init__(self, db: Any) -> None:
+        self.raw: Any = db
+        self.name: str = db.name
+        self._collections: dict[str, ServerCollection] = {}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.kind}, {self.name!r})"
+
+    # -- what differs between drivers: each adapter says how its client does it --------
+
+    @classmethod
+    def owns_database(cls, db: object) -> bool:
+        """Whether ``db`` is a database of this driver."""
+        return _is_instance(db, cls.database_class)
+
+    @classmethod
+    def owns_client(cls, client: object) -> bool:
+        """Whether ``client`` is a client of this driver."""
+        return _is_instance(client, cls.client_class)
+
+    @classmethod
+    def open_client(cls, uri: str, options: dict[str, Any]) -> Any:
+        """A client of this driver connected to ``uri`` (drivers with ``connects``)."""
+        raise NotImplementedError
+
+    @classmethod
+    async def close_client(cls, client: Any) -> None:
+        raise NotImplementedError
+
+    async def _start_session(self) -> Any:
+        raise NotImplementedError
+
+    async def _transaction_context(self, session: Any) -> AbstractAsyncContextManager[Any]:
+        raise NotImplementedError
+
+    # -- the shared behaviour ------------------------------------------------------------
+
+    def collection(self, name: str, *, names: FieldNames | None = None) -> ServerCollection:
+        """The adapter of collection ``name`` (created lazily by the server, as usual).
+
+        ``names`` (a model's metadata) names the properties in duplicate-key errors;
+        without it they are the field names and the model is the collection's name.
+        """
+        if names is not None:
+            return self.collection_class(self.raw[name], self, names)
+        adapter = self._collections.get(name)
+        if adapter is None:
+            adapter = self.collection_class(self.raw[name], self, None)
+            self._collections[name] = adapter
+        return adapter
+
+    def transaction(self) -> AbstractAsyncContextManager[Session]:
+        """Start a session and a transaction; yield the session.
+
+        Commits when the block ends normally, aborts when it raises. However the commit
+        ends (refused, or unknown after the driver's retry), the session is ended on the
+        server, so no transaction stays open holding its documents' locks.
+        """
+        return self._transaction()
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[Session]:
+        session = await self._start_session()
+        async with session:
+            transaction = await self._transaction_context(session)
+            try:
+                async with transaction:
+                    yield session
+            except Exception:
+                # The driver sends no abort after a failed commit and ignores a failed
+                # abort: ending the session is what makes the server drop the transaction.
+                with contextlib.suppress(PyMongoError):
+                    await resolve(
+                        self.raw.client.admin.command("endSessions", [session.session_id])
+                    )
+                raise
+
+    async def drop(self) -> None:
+        """Drop the whole database."""
+        await resolve(self.raw.client.drop_database(self.name))
+        self._collections.clear()
+
+    async def list_collection_names(self) -> list[str]:
+        names = await resolve(self.raw.list_collection_names())
+        return sorted(names)
+
+    def same_database(self, other: Database) -> bool:
+        """Whether ``other`` is the same database of the same client."""
+        return self.raw is other.raw or bool(self.raw == other.raw)
+
+
+def _is_instance(value: object, where: tuple[str, str]) -> bool:
+    module, name = where
+    found = getattr(sys.modules.get(module), name, None)
+    return isinstance(found, type) and isinstance(value, found)
 
 
 def _raise_unchanged(error: PyMongoError) -> NoReturn:

@@ -23,16 +23,6 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = [
-    "Collection",
-    "Database",
-    "Document",
-    "DriverDatabase",
-    "FieldNames",
-    "Session",
-    "SortSpec",
-]
-
 #: A BSON-ready document, as the drivers take and return it.
 Document = dict[str, Any]
 #: ``[(field_path, 1 | -1), ...]``

@@ -22,7 +22,6 @@ from __future__ import annotations
 import ast
 import copy
 import re
-import sys
 from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import Any, ClassVar
@@ -43,11 +42,10 @@ from .common import (
     plain_number,
     resolve,
 )
-from .interface import Document, Session, SortSpec
+from .interface import Document, FieldNames, Session
 
 __all__ = ["MockCollection", "MockDatabase", "open_mock_client"]
 
-_MODULE = "mongomock_motor"
 # Bounds the scan that recomputes a duplicate-key report after update_many.
 _MAX_CANDIDATES_SCANNED = 1000
 _KEY_PATTERN_IN_MESSAGE = re.compile(r"'keyPattern':\s*(?P<pattern>\{[^{}]*\})")
@@ -68,137 +66,13 @@ def open_mock_client(**options: Any) -> Any:
     return AsyncMongoMockClient(**client_options(options))
 
 
-def _loaded_class(name: str) -> type[Any] | None:
-    found: type[Any] | None = getattr(sys.modules.get(_MODULE), name, None)
-    return found
-
-
 class MockCollection(ServerCollection):
     """A mongomock-motor collection: queries, ``$mul`` and duplicate-key reports made to
     agree with a server's."""
 
-    # -- queries and updates as a server reads them ---------------------------------------
-
-    async def update_one(
-        self,
-        query: Mapping[str, Any],
-        update: Mapping[str, Any],
-        *,
-        upsert: bool = False,
-        session: Session | None = None,
-    ) -> int:
-        query = _null_parents(query)
-        if "$mul" in update:
-            found = await self._multiply(query, update, many=False, upsert=upsert)
-            return len(found)
-        return await super().update_one(query, update, upsert=upsert, session=session)
-
-    async def update_many(
-        self, query: Mapping[str, Any], update: Mapping[str, Any], *, session: Session | None = None
-    ) -> int:
-        query = _null_parents(query)
-        if "$mul" in update:
-            return len(await self._multiply(query, update, many=True, upsert=False))
-        return await super().update_many(query, update, session=session)
-
-    async def replace_one(
-        self, query: Mapping[str, Any], doc: Document, *, session: Session | None = None
-    ) -> int:
-        return await super().replace_one(_null_parents(query), doc, session=session)
-
-    async def find_one_and_update(
-        self,
-        query: Mapping[str, Any],
-        update: Mapping[str, Any],
-        *,
-        sort: SortSpec | None = None,
-        projection: Mapping[str, Any] | None = None,
-        return_new: bool = True,
-        upsert: bool = False,
-        session: Session | None = None,
-    ) -> Document | None:
-        query = _null_parents(query)
-        if "$mul" in update:
-            targets = await self._targets(query, many=False, sort=sort)
-            if not targets and not upsert:
-                return None
-            query = {"_id": targets[0]["_id"]} if targets else query
-            update = _multiplied(update, targets[0] if targets else {})
-        return await super().find_one_and_update(
-            query,
-            update,
-            sort=sort,
-            projection=projection,
-            return_new=return_new,
-            upsert=upsert,
-            session=session,
-        )
-
-    async def delete_one(self, query: Mapping[str, Any], *, session: Session | None = None) -> int:
-        return await super().delete_one(_null_parents(query), session=session)
-
-    async def delete_many(self, query: Mapping[str, Any], *, session: Session | None = None) -> int:
-        return await super().delete_many(_null_parents(query), session=session)
-
-    def _cursor(
-        self,
-        query: Mapping[str, Any],
-        projection: Mapping[str, Any] | None,
-        sort: SortSpec | None,
-        skip: int,
-        limit: int,
-        batch_size: int | None,
-        session: Session | None,
-    ) -> Any:
-        query = _null_parents(query)
-        return super()._cursor(query, projection, sort, skip, limit, batch_size, session)
-
-    async def find_one(
-        self,
-        query: Mapping[str, Any],
-        *,
-        projection: Mapping[str, Any] | None = None,
-        sort: SortSpec | None = None,
-        skip: int = 0,
-        session: Session | None = None,
-    ) -> Document | None:
-        query = _null_parents(query)
-        return await super().find_one(
-            query, projection=projection, sort=sort, skip=skip, session=session
-        )
-
-    async def count(
-        self,
-        query: Mapping[str, Any],
-        *,
-        skip: int = 0,
-        limit: int = 0,
-        session: Session | None = None,
-    ) -> int:
-        return await super().count(_null_parents(query), skip=skip, limit=limit, session=session)
-
-    async def _targets(
-        self, query: Mapping[str, Any], *, many: bool, sort: SortSpec | None = None
-    ) -> list[Document]:
-        options: dict[str, Any] = {"sort": list(sort)} if sort else {}
-        if not many:
-            options["limit"] = 1
-        cursor = self.raw.find(query, **options)
-        try:
-            return [doc async for doc in cursor]
-        finally:
-            await resolve(cursor.close())
-
-    async def _multiply(
-        self, query: Mapping[str, Any], update: Mapping[str, Any], *, many: bool, upsert: bool
-    ) -> list[Document]:
-        """Run an update with ``$mul`` as a ``$set`` of each target's products."""
-        targets = await self._targets(query, many=many)
-        for target in targets:
-            await super().update_one({"_id": target["_id"]}, _multiplied(update, target))
-        if not targets and upsert:
-            await super().update_one(query, _multiplied(update, {}), upsert=True)
-        return targets
+    def __init__(self, collection: Any, database: ServerDatabase, names: FieldNames | None) -> None:
+        super().__init__(collection, database, names)
+        self._driver = _AsOnAServer(collection)
 
     async def _duplicate_key(
         self, report: dict[str, Any], attempt: WriteAttempt, batch_index: int | None
@@ -293,6 +167,75 @@ class MockCollection(ServerCollection):
         return None
 
 
+class _AsOnAServer:
+    """The mock's collection, reading queries and ``$mul`` as a server does; every other
+    attribute is the mock's own. Writes with ``$mul`` run document by document (a mock
+    has one client: nothing runs between the read and the write but this event loop)."""
+
+    def __init__(self, collection: Any) -> None:
+        self._mock = collection
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._mock, name)
+
+    def find(self, query: Mapping[str, Any], *args: Any, **options: Any) -> Any:
+        return self._mock.find(_null_parents(query), *args, **options)
+
+    async def find_one(self, query: Mapping[str, Any], *args: Any, **options: Any) -> Any:
+        return await self._mock.find_one(_null_parents(query), *args, **options)
+
+    async def count_documents(self, query: Mapping[str, Any], **options: Any) -> Any:
+        return await self._mock.count_documents(_null_parents(query), **options)
+
+    async def delete_one(self, query: Mapping[str, Any], **options: Any) -> Any:
+        return await self._mock.delete_one(_null_parents(query), **options)
+
+    async def delete_many(self, query: Mapping[str, Any], **options: Any) -> Any:
+        return await self._mock.delete_many(_null_parents(query), **options)
+
+    async def replace_one(self, query: Mapping[str, Any], doc: Document, **options: Any) -> Any:
+        return await self._mock.replace_one(_null_parents(query), doc, **options)
+
+    async def update_one(
+        self, query: Mapping[str, Any], update: Mapping[str, Any], **options: Any
+    ) -> Any:
+        return await self._update("update_one", query, update, options)
+
+    async def update_many(
+        self, query: Mapping[str, Any], update: Mapping[str, Any], **options: Any
+    ) -> Any:
+        return await self._update("update_many", query, update, options)
+
+    async def find_one_and_update(
+        self, query: Mapping[str, Any], update: Mapping[str, Any], **options: Any
+    ) -> Any:
+        return await self._update("find_one_and_update", query, update, options)
+
+    async def _update(
+        self, command: str, query: Mapping[str, Any], update: Mapping[str, Any], options: Any
+    ) -> Any:
+        query = _null_parents(query)
+        send = getattr(self._mock, command)
+        if "$mul" not in update:
+            return await send(query, update, **options)
+        many = command == "update_many"
+        found = self._mock.find(query, sort=options.get("sort"), limit=0 if many else 1)
+        targets = [doc async for doc in found]
+        if not targets:  # nothing matches: the products of an upsert's new document
+            return await send(query, _multiplied(update, {}), **options)
+        result: Any = None
+        for target in targets:
+            result = await send({"_id": target["_id"]}, _multiplied(update, target), **options)
+        return _Matched(len(targets)) if many else result
+
+
+class _Matched:
+    """The result of an ``update_many`` run document by document."""
+
+    def __init__(self, matched_count: int) -> None:
+        self.matched_count = matched_count
+
+
 class MockDatabase(ServerDatabase):
     """A database of ``mongomock_motor.AsyncMongoMockClient``."""
 
@@ -300,16 +243,9 @@ class MockDatabase(ServerDatabase):
     collection_class: ClassVar[type[ServerCollection]] = MockCollection
     supports_transactions: ClassVar[bool] = False
 
-    @classmethod
-    def owns_database(cls, db: object) -> bool:
-        # checked before motor's: the mock's classes pass for motor's
-        database_class = _loaded_class("AsyncMongoMockDatabase")
-        return database_class is not None and isinstance(db, database_class)
-
-    @classmethod
-    def owns_client(cls, client: object) -> bool:
-        client_class = _loaded_class("AsyncMongoMockClient")
-        return client_class is not None and isinstance(client, client_class)
+    # asked before motor's in the table: the mock's classes pass for motor's
+    database_class: ClassVar[tuple[str, str]] = ("mongomock_motor", "AsyncMongoMockDatabase")
+    client_class: ClassVar[tuple[str, str]] = ("mongomock_motor", "AsyncMongoMockClient")
 
     @classmethod
     async def close_client(cls, client: Any) -> None:

@@ -2,32 +2,19 @@
 
 Its own ways: ``await client.start_session()`` is a coroutine and
 ``session.start_transaction()`` is the transaction context itself; ``client.close()``
-is sync. motor is imported only when it is used: a database of it exists only then.
+is sync. motor is imported only to open a client: a database of it exists only then.
 """
 
 from __future__ import annotations
 
-import sys
 from contextlib import AbstractAsyncContextManager
 from typing import Any, ClassVar
 
 from odm.errors import ODMError
 
-from .common import ServerCollection, ServerDatabase
+from .common import ServerDatabase
 
-__all__ = ["MotorCollection", "MotorDatabase"]
-
-_MODULE = "motor.motor_asyncio"
-
-
-def _loaded_class(name: str) -> type[Any] | None:
-    module = sys.modules.get(_MODULE)
-    found: type[Any] | None = getattr(module, name, None)
-    return found
-
-
-class MotorCollection(ServerCollection):
-    """A collection of a motor database."""
+__all__ = ["MotorDatabase"]
 
 
 class MotorDatabase(ServerDatabase):
@@ -35,17 +22,8 @@ class MotorDatabase(ServerDatabase):
 
     kind: ClassVar[str] = "motor"
     connects: ClassVar[bool] = True
-    collection_class: ClassVar[type[ServerCollection]] = MotorCollection
-
-    @classmethod
-    def owns_database(cls, db: object) -> bool:
-        database_class = _loaded_class("AsyncIOMotorDatabase")
-        return database_class is not None and isinstance(db, database_class)
-
-    @classmethod
-    def owns_client(cls, client: object) -> bool:
-        client_class = _loaded_class("AsyncIOMotorClient")
-        return client_class is not None and isinstance(client, client_class)
+    database_class: ClassVar[tuple[str, str]] = ("motor.motor_asyncio", "AsyncIOMotorDatabase")
+    client_class: ClassVar[tuple[str, str]] = ("motor.motor_asyncio", "AsyncIOMotorClient")
 
     @classmethod
     def open_client(cls, uri: str, options: dict[str, Any]) -> Any:

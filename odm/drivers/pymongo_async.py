@@ -10,15 +10,10 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any, ClassVar
 
 from pymongo import AsyncMongoClient
-from pymongo.asynchronous.database import AsyncDatabase
 
-from .common import ServerCollection, ServerDatabase
+from .common import ServerDatabase
 
-__all__ = ["PymongoCollection", "PymongoDatabase"]
-
-
-class PymongoCollection(ServerCollection):
-    """A collection of a pymongo async database."""
+__all__ = ["PymongoDatabase"]
 
 
 class PymongoDatabase(ServerDatabase):
@@ -26,15 +21,11 @@ class PymongoDatabase(ServerDatabase):
 
     kind: ClassVar[str] = "pymongo"
     connects: ClassVar[bool] = True
-    collection_class: ClassVar[type[ServerCollection]] = PymongoCollection
-
-    @classmethod
-    def owns_database(cls, db: object) -> bool:
-        return isinstance(db, AsyncDatabase)
-
-    @classmethod
-    def owns_client(cls, client: object) -> bool:
-        return isinstance(client, AsyncMongoClient)
+    database_class: ClassVar[tuple[str, str]] = ("pymongo.asynchronous.database", "AsyncDatabase")
+    client_class: ClassVar[tuple[str, str]] = (
+        "pymongo.asynchronous.mongo_client",
+        "AsyncMongoClient",
+    )
 
     @classmethod
     def open_client(cls, uri: str, options: dict[str, Any]) -> Any:

@@ -154,6 +154,7 @@ async def test_reads_run_access_then_loaded_per_document(items: Repository[Item]
         "loaded find_by_id b",
     ]
     assert recorder.contexts[0].query == {"order": "name ASC"}
+    assert recorder.contexts[-1].id == found[0].id
 
 
 async def test_by_id_writes_run_access_and_their_save_or_delete_points(
