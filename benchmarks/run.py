@@ -58,7 +58,7 @@ from benchmarks.data import make_records, object_id, to_document
 from benchmarks.models import COLLECTION, Order, PlainOrder, beanie_models, odmantic_models
 from odm import Repository
 from odm.codec import decode_many, encode
-from odm.connect import EmbeddedServer
+from odm.embedded import EmbeddedServer
 
 __all__ = [
     "CODEC_TASKS",

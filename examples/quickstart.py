@@ -5,8 +5,9 @@
     python examples/quickstart.py mongomock://  # in memory, no server at all
     ODM_URI=mongodb://localhost:27017/demo python examples/quickstart.py
 
-With no argument the database comes from ``ODM_URI``, then ``MONGODB_URI``, then an
-embedded SecantusDB server (no MongoDB install needed). The script only touches its own
+With no argument the database comes from ``ODM_URI``, then ``MONGODB_URI``, then a
+throwaway embedded SecantusDB server (``embedded://?temporary=true``: no MongoDB install
+needed, nothing left behind). The script only touches its own
 collection, ``quickstart_customers``, and empties it first so it can run again.
 """
 
@@ -23,7 +24,7 @@ from bson import ObjectId
 
 import odm
 from odm import Entity, Model, Repository, model, prop
-from odm.connect import default_uri
+from odm.connection import TEMPORARY_EMBEDDED_URI, environment_uri
 
 E = TypeVar("E", bound=Exception)
 
@@ -110,8 +111,10 @@ def as_json(value: Any) -> str:
 
 def describe(uri: str) -> str:
     scheme = uri.split(":", 1)[0]
-    if scheme == "embedded":
+    if uri == TEMPORARY_EMBEDDED_URI:
         return "an embedded SecantusDB server (started now, removed at the end)"
+    if scheme == "embedded":
+        return "an embedded SecantusDB server (data kept in its directory)"
     if scheme == "mongomock":
         return "mongomock, an in-memory mock of MongoDB"
     return uri.split("@")[-1]  # no credentials in the output
@@ -123,7 +126,8 @@ def describe(uri: str) -> str:
 async def main(uri: str | None = None) -> int:
     """Run the tour on ``uri`` (default: ``odm.connect()``'s choice); return the checks
     passed. Raises :class:`CheckFailed` if odm does not behave as shown."""
-    target = uri if uri is not None else default_uri()  # ODM_URI, MONGODB_URI, embedded://
+    # ODM_URI, MONGODB_URI, else a throwaway embedded server (embedded://?temporary=true)
+    target = uri if uri is not None else environment_uri() or TEMPORARY_EMBEDDED_URI
     report = Report()
     print(f"odm quickstart on {describe(target)}")
     async with odm.connect(target) as db:

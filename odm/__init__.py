@@ -4,8 +4,11 @@ Models describe data (``Model``, ``Entity``, ``@model``, ``prop``); a ``Reposito
 adds collection-backed behaviour; ``connect`` opens a database. See README.md.
 """
 
-from .connect import connect
-from .definitions import build_model_from_instance, define_model, model_definition
+__version__ = "0.1.0"
+
+from .connection import connect
+from .definition_export import model_definition
+from .definitions import define_model
 from .errors import (
     DuplicateKeyError,
     EntityNotFoundError,
@@ -15,7 +18,8 @@ from .errors import (
     ValidationError,
 )
 from .indexes import migrate
-from .model import Entity, Model, model
+from .inference import build_model_from_instance
+from .models import Entity, Model, model
 from .properties import prop
 from .repository import Repository
 from .schema import get_json_schema

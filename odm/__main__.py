@@ -26,7 +26,7 @@ from typing import Any
 
 from pymongo.errors import ConnectionFailure, PyMongoError
 
-from .connect import connect
+from .connection import connect
 from .errors import ODMError
 from .indexes import MigrationReport, format_reports, migrate
 from .metadata import meta_of

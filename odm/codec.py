@@ -136,14 +136,14 @@ def _property_encoder(prop: PropertyMeta) -> Convert | None:
 
 
 def _encode_plan(meta: ModelMeta) -> list[tuple[str, str, Convert | None]]:
-    plan: list[tuple[str, str, Convert | None]] | None = meta.cache.get("encode")
+    plan: list[tuple[str, str, Convert | None]] | None = meta.plans.encode
     if plan is None:
         plan = [
             (p.name, p.field_name, _property_encoder(p))
             for p in meta.properties.values()
             if not (p.is_id and p.generated)
         ]
-        meta.cache["encode"] = plan
+        meta.plans.encode = plan
     return plan
 
 
@@ -200,7 +200,7 @@ def _dumper(cls: type[BaseModel]) -> Callable[[BaseModel], dict[str, Any]]:
     meta = meta_of(cls)
     if meta is None:
         return _encode_slowly
-    found: Callable[[BaseModel], dict[str, Any]] | None = meta.cache.get("dumper")
+    found: Callable[[BaseModel], dict[str, Any]] | None = meta.plans.dumper
     if found is not None:
         return found
     if cls in _compiling:  # a model embedding itself: resolved on the first call
@@ -238,7 +238,7 @@ def _dumper(cls: type[BaseModel]) -> Callable[[BaseModel], dict[str, Any]]:
         found = _generate("dump", "\n".join(lines), names)
     finally:
         _compiling.discard(cls)
-    meta.cache["dumper"] = found
+    meta.plans.dumper = found
     return found
 
 
@@ -248,7 +248,7 @@ def _loader(cls: type[T]) -> Callable[[Mapping[str, Any]], T]:
     meta = meta_of(cls)
     if meta is None:
         return cls.model_validate
-    found: Callable[[Mapping[str, Any]], T] | None = meta.cache.get("loader")
+    found: Callable[[Mapping[str, Any]], T] | None = meta.plans.loader
     if found is not None:
         return found
     if cls in _compiling:  # a model embedding itself: resolved on the first call
@@ -258,7 +258,7 @@ def _loader(cls: type[T]) -> Callable[[Mapping[str, Any]], T]:
         return _construct_slowly(cls, meta, doc)
 
     if cls.__pydantic_post_init__ or cls.__private_attributes__:
-        meta.cache["loader"] = slow
+        meta.plans.loader = slow
         return slow
     _compiling.add(cls)
     try:
@@ -296,7 +296,7 @@ def _loader(cls: type[T]) -> Callable[[Mapping[str, Any]], T]:
         found = _generate("load", source, names)
     finally:
         _compiling.discard(cls)
-    meta.cache["loader"] = found
+    meta.plans.loader = found
     return found
 
 
@@ -340,7 +340,7 @@ def _load_mode(meta: ModelMeta | None) -> tuple[Literal["allow", "ignore"], bool
     """
     if meta is None:
         return "ignore", False
-    cached: tuple[Literal["allow", "ignore"], bool] | None = meta.cache.get("load_mode")
+    cached: tuple[Literal["allow", "ignore"], bool] | None = meta.plans.load_mode
     if cached is not None:
         return cached
     tree = _reachable(meta)
@@ -351,7 +351,7 @@ def _load_mode(meta: ModelMeta | None) -> tuple[Literal["allow", "ignore"], bool
         mode = ("allow", False)
     else:
         mode = ("ignore", True)
-    meta.cache["load_mode"] = mode
+    meta.plans.load_mode = mode
     return mode
 
 
@@ -514,13 +514,13 @@ def _missing(prop: PropertyMeta) -> Callable[[], Any]:
 
 
 def _decode_plan(meta: ModelMeta) -> list[Row]:
-    plan: list[Row] | None = meta.cache.get("decode")
+    plan: list[Row] | None = meta.plans.decode
     if plan is None:
         plan = [
             (p.field_name, p.name, _property_decoder(p), _missing(p))
             for p in meta.properties.values()
         ]
-        meta.cache["decode"] = plan
+        meta.plans.decode = plan
     return plan
 
 

@@ -1,4 +1,6 @@
-"""LoopBack model-definition JSON in and out (SPEC §2.8), and inference from a document.
+"""Model classes from LoopBack model-definition dicts, and the registry of their names
+(the way out is :mod:`odm.definition_export`, inference from a document
+:mod:`odm.inference`).
 
 >>> Address = define_model({"name": "Address", "properties": {"city": "string"}})
 >>> Customer = define_model({
@@ -11,12 +13,17 @@
 {'strict': 'filter', 'mongodb': {'collection': 'customers'}}
 
 Model names in a definition (``base``, property types) are looked up in the ``models=``
-mapping given to :func:`define_model`, then in a registry of every class
-:func:`define_model` built in this process (a later definition of a name replaces the
-earlier one). :func:`model_definition` gives the nested models by name only; with
-``include_models=True`` it also gives their definitions under the key ``"models"``
-(an odm extension, which :func:`define_model` reads back), so one dict rebuilds a class
-and everything it refers to.
+mapping given to :func:`define_model`, then in its :class:`ModelRegistry`: the classes
+:func:`define_model` built into it, by model name. Without ``registry=`` that is
+:data:`default_registry`. Defining a name the registry already holds gives the
+registered class when the definition is the same and raises ``ModelDefinitionError``
+when it differs, unless ``replace=True``; a separate ``ModelRegistry()`` is a
+separate namespace (one per tenant, per test, or to rebuild exported definitions beside
+the originals), and ``registry.clear()`` lets its classes go.
+
+A definition may carry the definitions of the models it names under ``"models"`` (an odm
+extension, as ``model_definition(cls, include_models=True)`` writes them); they are
+defined first, in the same registry.
 
 Property types: ``string`` (``str``), ``number`` (``float``; ``Decimal`` with
 ``mongodb.dataType: "Decimal128"``), ``integer`` (``int``), ``boolean``, ``date``
@@ -30,32 +37,31 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import decimal
-import enum
-import inspect
 import keyword
-import re
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import Any, NoReturn, Optional
+from typing import Any, Optional
 
-from bson import Binary, Decimal128, ObjectId
+from bson import ObjectId
 from pydantic import BaseModel, ConfigDict, PydanticUserError, TypeAdapter, create_model
 from pydantic import ValidationError as PydanticValidationError
 from pydantic.fields import FieldInfo
-from pydantic_core import PydanticUndefined, to_json, to_jsonable_python
+from pydantic_core import PydanticUndefined, to_json
 
+from .definition_export import DECIMAL_DATA_TYPE, INDEX_OPTIONS, model_definition
 from .errors import ModelDefinitionError
-from .metadata import ModelMeta, PropertyMeta, meta_of
-from .model import Entity, Model, model
+from .models import Entity, Model, model
 from .properties import DEFAULT_FNS, prop
-from .types import TypeInfo, bson_annotation
+from .types import bson_annotation
 
 __all__ = [
     "BASES",
     "TYPE_NAMES",
-    "build_model_from_instance",
+    "ModelRegistry",
+    "create_model_class",
+    "default_registry",
     "define_model",
-    "model_definition",
+    "is_safe_property_name",
     "registered_models",
 ]
 
@@ -81,21 +87,6 @@ TYPE_NAMES: dict[str, Any] = {
     "uuid": uuid.UUID,
     "buffer": bytes,
 }
-
-# The name model_definition writes for each scalar (subclasses first).
-_SCALAR_NAMES: tuple[tuple[type, str], ...] = (
-    (bool, "boolean"),
-    (int, "integer"),
-    (float, "number"),
-    (decimal.Decimal, "number"),
-    (str, "string"),
-    (dt.datetime, "date"),
-    (dt.date, "DateString"),
-    (uuid.UUID, "uuid"),
-    (bytes, "buffer"),
-    (ObjectId, "ObjectId"),
-)
-_DECIMAL_DATA_TYPE = "Decimal128"
 
 _PROPERTY_KEYS = frozenset(
     [
@@ -150,22 +141,82 @@ _IGNORED_MODEL_KEYS = frozenset(
         "validations",
     ]
 )
-# MongoDB's camelCase index options and odm's names for them.
-_INDEX_OPTIONS = {
-    "expireAfterSeconds": "expire_after_seconds",
-    "partialFilterExpression": "partial_filter",
-}
-
-_registry: dict[str, type[Model]] = {}
 
 
-def registered_models() -> dict[str, type[Model]]:
-    """The classes :func:`define_model` has built, by model name (a copy)."""
-    return dict(_registry)
+class ModelRegistry:
+    """Model classes by model name: where :func:`define_model` registers the classes it
+    builds and finds the models a definition names.
+
+    >>> registry = ModelRegistry()
+    >>> Address = define_model({"name": "Address", "properties": {"city": "string"}},
+    ...                        registry=registry)
+    >>> registry.get("Address") is Address
+    True
+
+    It holds its classes until :meth:`remove` or :meth:`clear`.
+    """
+
+    def __init__(self) -> None:
+        self._models: dict[str, type[Model]] = {}
+
+    def register(self, cls: type[Model], *, name: str | None = None, replace: bool = False) -> None:
+        """Register ``cls`` under ``name`` (its model name by default); a name already
+        taken by another class raises ``ModelDefinitionError`` unless ``replace=True``."""
+        key = name if name is not None else cls.odm_meta().name
+        found = self._models.get(key)
+        if found is not None and found is not cls and not replace:
+            raise _name_taken(key)
+        self._models[key] = cls
+
+    def get(self, name: str) -> type[Model] | None:
+        """The class registered under ``name``, or None."""
+        return self._models.get(name)
+
+    def remove(self, name: str) -> None:
+        """Forget the class registered under ``name`` (nothing if there is none)."""
+        self._models.pop(name, None)
+
+    def clear(self) -> None:
+        """Forget every registered class."""
+        self._models.clear()
+
+    def as_dict(self) -> dict[str, type[Model]]:
+        """The registered classes by name (a copy)."""
+        return dict(self._models)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._models
+
+    def __len__(self) -> int:
+        return len(self._models)
+
+    def __repr__(self) -> str:
+        return f"ModelRegistry({sorted(self._models)})"
+
+
+def _name_taken(name: str) -> ModelDefinitionError:
+    return ModelDefinitionError(
+        f"{name}: another model of that name is already defined in this registry; pass "
+        "replace=True to replace it, or define it in another ModelRegistry()"
+    )
+
+
+#: The registry :func:`define_model` uses when given none.
+default_registry = ModelRegistry()
+
+
+def registered_models(registry: ModelRegistry | None = None) -> dict[str, type[Model]]:
+    """The classes :func:`define_model` has built into ``registry`` (the default one),
+    by model name (a copy)."""
+    return (default_registry if registry is None else registry).as_dict()
 
 
 def define_model(
-    definition: Mapping[str, Any], *, models: Mapping[str, type[BaseModel]] | None = None
+    definition: Mapping[str, Any],
+    *,
+    models: Mapping[str, type[BaseModel]] | None = None,
+    registry: ModelRegistry | None = None,
+    replace: bool = False,
 ) -> type[Model]:
     """Build a model class from a LoopBack model-definition dict.
 
@@ -174,10 +225,15 @@ def define_model(
     ``Model``). Property types and options, and settings, use LoopBack's camelCase keys
     (see the module docstring). A property that is not ``required`` and has no
     ``default`` becomes ``T | None = None``. Model names are found in ``models``, then
-    among the earlier definitions. The class is registered under its model name.
+    in ``registry`` (:data:`default_registry` when None). The class is registered there
+    under its model name, and so are the definitions under ``"models"``.
 
-    Raises ``ModelDefinitionError`` for an unknown type, base or key, or a bad option.
+    Defining a name the registry holds again gives the registered class when the
+    definition is the same, and raises ``ModelDefinitionError`` when it differs (unless
+    ``replace=True``, which replaces it). Raises ``ModelDefinitionError`` too for an
+    unknown type, base or key, or a bad option.
     """
+    registry = default_registry if registry is None else registry
     if not isinstance(definition, Mapping):
         raise ModelDefinitionError(
             f"a model definition is a mapping, not {type(definition).__name__}"
@@ -194,7 +250,9 @@ def define_model(
         raise ModelDefinitionError(f"{name}: 'models' maps model names to definitions")
     for nested_name, nested_definition in nested.items():
         if nested_name not in known:
-            known[nested_name] = define_model(nested_definition, models=known)
+            known[nested_name] = define_model(
+                nested_definition, models=known, registry=registry, replace=replace
+            )
 
     properties = _mapping_or_empty(definition.get("properties"))
     if not isinstance(properties, Mapping):
@@ -203,13 +261,19 @@ def define_model(
         prop_name: _normalise_property(name, prop_name, spec)
         for prop_name, spec in properties.items()
     }
+    known = {**registry.as_dict(), **known}  # models= and "models" first, then the registry
     base_cls = _base_class(name, definition.get("base"), specs, known)
     if _takes_id_by_name(base_cls, specs):
         # the class compiler makes a property named "id" the id; type it as one
         specs["id"] = {**specs["id"], "id": True}
     fields = {prop_name: _field(name, prop_name, spec, known) for prop_name, spec in specs.items()}
-    cls = _create(name, base_cls, fields, _settings(name, definition))
-    _registry[name] = cls
+    cls = create_model_class(name, base_cls, fields, _settings(name, definition))
+    registered = registry.get(name)
+    if registered is not None and not replace:
+        if model_definition(registered) != model_definition(cls):
+            raise _name_taken(name)
+        return registered  # the same definition again: the class it already gave
+    registry.register(cls, name=name, replace=True)
     return cls
 
 
@@ -240,14 +304,14 @@ def _check_keys(
         )
 
 
-def _create(
+def create_model_class(
     name: str,
     base: type[Model],
     fields: Mapping[str, tuple[Any, FieldInfo]],
     settings: Mapping[str, Any],
 ) -> type[Model]:
     for prop_name in fields:
-        if not _is_safe_name(prop_name):
+        if not is_safe_property_name(prop_name):
             raise ModelDefinitionError(
                 f"{name}.{prop_name}: a property name must be a Python identifier that does "
                 "not start with '_' nor shadow a model attribute; give the property "
@@ -263,7 +327,7 @@ def _create(
     return built
 
 
-def _is_safe_name(name: str) -> bool:
+def is_safe_property_name(name: str) -> bool:
     return (
         name.isidentifier()
         and not keyword.iskeyword(name)
@@ -312,7 +376,7 @@ def _base_class(
     if isinstance(base, str):
         if base in BASES:
             return BASES[base]
-        found = known.get(base) or _registry.get(base)
+        found = known.get(base)
         if isinstance(found, type) and issubclass(found, Model):
             return found
     raise ModelDefinitionError(
@@ -346,10 +410,10 @@ def _resolve_type(
         return list[_resolve_type(where, item, {}, known, top=False)]  # type: ignore[misc]
     if lowered in TYPE_NAMES:
         mongodb = spec.get("mongodb") or {}
-        if lowered == "number" and mongodb.get("dataType") == _DECIMAL_DATA_TYPE:
+        if lowered == "number" and mongodb.get("dataType") == DECIMAL_DATA_TYPE:
             return decimal.Decimal
         return TYPE_NAMES[lowered]
-    found = known.get(type_spec) or _registry.get(type_spec)
+    found = known.get(type_spec)
     if isinstance(found, type) and issubclass(found, BaseModel):
         return found
     raise ModelDefinitionError(
@@ -384,7 +448,7 @@ def _index_option(where: str, value: Any) -> bool | dict[str, Any] | None:
     if value is True:
         return True
     if isinstance(value, Mapping):
-        return {_INDEX_OPTIONS.get(str(key), str(key)): option for key, option in value.items()}
+        return {INDEX_OPTIONS.get(str(key), str(key)): option for key, option in value.items()}
     raise ModelDefinitionError(
         f"{where}: index must be true or a mapping of index options, not {value!r}"
     )
@@ -511,360 +575,3 @@ def _settings(name: str, definition: Mapping[str, Any]) -> dict[str, Any]:
     if collection is not None:
         settings["collection"] = collection
     return settings
-
-
-# -- model_definition ---------------------------------------------------------------
-
-
-def model_definition(cls: type[BaseModel], *, include_models: bool = False) -> dict[str, Any]:
-    """The LoopBack model-definition dict of an odm model class (the reverse of
-    :func:`define_model`).
-
-    Keys are camelCase and only options that differ from the defaults are written, so
-    ``model_definition(define_model(d))`` is ``d`` in its normal form: short forms
-    (``"string"``, ``columnName``, ``"array"`` + ``itemType``, top-level settings) are
-    spelled out; the id of an ``Entity`` is listed even when it was implicit; a
-    property with no default is ``"required": true``. Nested models are given by name;
-    ``include_models=True`` adds their definitions (and those of user-defined bases)
-    under ``"models"``, dependencies first.
-
-    Raises ``ModelDefinitionError`` for a type LoopBack cannot express (a union, an
-    ``Enum`` or ``Literal`` below a list, a ``dict`` with typed values) or a
-    ``default_factory`` other than ``list``/``dict``/``set``/``tuple``.
-    """
-    meta = meta_of(cls)
-    if meta is None:
-        raise ModelDefinitionError(f"{cls.__name__} is not an odm model class")
-    exporter = _Exporter()
-    definition = exporter.definition(meta)
-    if include_models and exporter.models:
-        definition["models"] = _collect(exporter.models, exclude=meta.name)
-    return definition
-
-
-def _collect(found: Mapping[str, type[BaseModel]], *, exclude: str) -> dict[str, Any]:
-    """The definitions of the models in ``found`` and of the models they refer to,
-    dependencies first."""
-    ordered: dict[str, Any] = {}
-    visiting: set[str] = {exclude}
-
-    def visit(name: str, cls: type[BaseModel]) -> None:
-        if name in ordered or name in visiting:
-            return
-        visiting.add(name)
-        meta = meta_of(cls)
-        if meta is None:
-            raise ModelDefinitionError(f"{cls.__name__} is not an odm model class")
-        exporter = _Exporter()
-        definition = exporter.definition(meta)
-        for child_name, child in exporter.models.items():
-            visit(child_name, child)
-        ordered[name] = definition
-
-    for name, cls in found.items():
-        visit(name, cls)
-    return ordered
-
-
-class _Exporter:
-    """Writes one definition; collects the model classes it names."""
-
-    def __init__(self) -> None:
-        self.models: dict[str, type[BaseModel]] = {}
-
-    def definition(self, meta: ModelMeta) -> dict[str, Any]:
-        cls = meta.cls
-        parent = next((b for b in cls.__mro__[1:] if meta_of(b) is not None), None)
-        parent_meta = meta_of(parent) if parent is not None else None
-        builtin_parent = parent is None or parent in (Entity, Model)
-        if builtin_parent:
-            base = "Entity" if meta.is_entity else "Model"
-            own = list(meta.properties.values())
-            settings = _settings_of(meta)
-        else:
-            assert parent_meta is not None and parent is not None
-            base = parent_meta.name
-            self.models[base] = parent
-            annotations = inspect.get_annotations(cls)
-            own = [
-                p
-                for p in meta.properties.values()
-                if p.name in annotations or p.name not in parent_meta.properties
-            ]
-            settings = _settings_of(meta, only=set(meta.declared))
-        definition: dict[str, Any] = {"name": meta.name, "base": base}
-        description = settings.pop("description", None)
-        if description is not None:
-            definition["description"] = description
-        definition["properties"] = {p.name: self.property(meta, p) for p in own}
-        if settings:
-            definition["settings"] = settings
-        return definition
-
-    def property(self, meta: ModelMeta, item: PropertyMeta) -> dict[str, Any]:
-        where = f"{meta.name}.{item.name}"
-        options, source = item.options, item.source
-        type_name, enum_values = self.type_name(where, item.type, top=True)
-        spec: dict[str, Any] = {"type": type_name}
-        if item.is_id:
-            spec["id"] = True
-        if options.generated:
-            spec["generated"] = True
-        static = source.default
-        factory = source.default_factory
-        if factory is not None:
-            if factory not in (list, dict, set, tuple, frozenset):
-                raise ModelDefinitionError(
-                    f"{where}: a default_factory cannot be written in a model definition; "
-                    "use a static default or a default_fn"
-                )
-            static = factory()
-        has_static = static is not PydanticUndefined and not (item.is_id and item.generated)
-        plain_optional = has_static and static is None and not options.required
-        if options.required or (not item.has_default and not item.is_id):
-            spec["required"] = True
-        if options.nullable is not None:
-            spec["nullable"] = options.nullable
-        elif item.type.nullable and not options.required and not plain_optional and not item.is_id:
-            spec["nullable"] = True
-        if has_static and not plain_optional:
-            spec["default"] = to_jsonable_python(static, bytes_mode="base64", fallback=str)
-        if options.default_fn is not None:
-            spec["defaultFn"] = options.default_fn
-        if options.index is True:
-            spec["index"] = True
-        elif isinstance(options.index, Mapping):
-            camel = {odm: lb for lb, odm in _INDEX_OPTIONS.items()}
-            spec["index"] = {camel.get(k, k): v for k, v in options.index.items()}
-        if options.unique:
-            spec["unique"] = True
-        if options.hidden:
-            spec["hidden"] = True
-        description = options.description or source.description
-        if description:
-            spec["description"] = description
-        json_schema = {**({"enum": enum_values} if enum_values is not None else {})}
-        json_schema.update(options.json_schema)
-        if json_schema:
-            spec["jsonSchema"] = copy.deepcopy(json_schema)
-        mongodb: dict[str, Any] = {}
-        if options.field_name is not None:
-            mongodb["fieldName"] = options.field_name
-        if _is_decimal(item.type):
-            mongodb["dataType"] = _DECIMAL_DATA_TYPE
-        if mongodb:
-            spec["mongodb"] = mongodb
-        return spec
-
-    def type_name(self, where: str, info: TypeInfo, *, top: bool) -> tuple[Any, list[Any] | None]:
-        """The LoopBack type of ``info``, and the enum values it stands for (top level)."""
-        if not top and info.nullable and info.kind != "any":
-            _cannot(where, "an item that may be None")
-        if info.kind == "any":
-            return "any", None
-        if info.kind == "model" and info.model is not None:
-            name = _model_name(info.model)
-            known = self.models.get(name)
-            if known is not None and known is not info.model:
-                raise ModelDefinitionError(
-                    f"{where}: two different classes are named {name!r}; give one another "
-                    "name with @model(name=...)"
-                )
-            self.models[name] = info.model
-            return name, None
-        if info.kind == "list" and info.item is not None:
-            item, _ = self.type_name(where, info.item, top=False)
-            return [item], None
-        if info.kind == "dict":
-            if info.item is not None and info.item.kind != "any":
-                _cannot(where, "a dict with typed values (only dict[str, Any], 'object')")
-            return "object", None
-        if info.kind == "scalar" and info.python is not None:
-            python = info.python
-            values = _enum_values(info)
-            if values is not None:
-                if not top:
-                    _cannot(where, "an Enum or Literal below a list")
-                kinds = {type(v) for v in values}
-                if len(kinds) != 1:
-                    _cannot(where, "an enum of mixed value types")
-                python = kinds.pop()
-            for scalar, name in _SCALAR_NAMES:
-                if issubclass(python, scalar):
-                    if scalar is decimal.Decimal and not top:
-                        _cannot(where, "a Decimal below a list")
-                    return name, values
-        _cannot(where, "a union of several types" if info.kind == "union" else "this type")
-
-
-def _cannot(where: str, what: str) -> NoReturn:
-    raise ModelDefinitionError(f"{where}: a LoopBack model definition cannot express {what}")
-
-
-def _enum_values(info: TypeInfo) -> list[Any] | None:
-    """The values of a ``Literal`` or ``Enum`` type (None left out), or None for others."""
-    if info.literals:
-        members = list(info.literals)
-    elif info.python is not None and issubclass(info.python, enum.Enum):
-        members = list(info.python)
-    else:
-        return None
-    return [m.value if isinstance(m, enum.Enum) else m for m in members if m is not None]
-
-
-def _is_decimal(info: TypeInfo) -> bool:
-    return (
-        info.kind == "scalar"
-        and info.python is not None
-        and issubclass(info.python, decimal.Decimal)
-    )
-
-
-def _model_name(cls: type[BaseModel]) -> str:
-    meta = meta_of(cls)
-    return meta.name if meta is not None else cls.__name__
-
-
-def _settings_of(meta: ModelMeta, *, only: set[str] | None = None) -> dict[str, Any]:
-    """The model's settings that differ from the defaults, in definition form."""
-    s = meta.settings
-
-    def wanted(key: str) -> bool:
-        return only is None or key in only
-
-    settings: dict[str, Any] = {}
-    if s.description is not None and wanted("description"):
-        settings["description"] = s.description
-    if s.strict is not True and wanted("strict"):
-        settings["strict"] = s.strict
-    if not s.force_id and wanted("force_id"):
-        settings["forceId"] = False
-    if wanted("hidden_properties"):
-        hidden = s.hidden_properties if only is None else meta.declared.get("hidden_properties")
-        if hidden:
-            settings["hiddenProperties"] = list(hidden)
-    if s.scope is not None and wanted("scope"):
-        settings["scope"] = copy.deepcopy(dict(s.scope))
-    if wanted("indexes"):
-        indexes = s.indexes if only is None else meta.declared.get("indexes")
-        if indexes:
-            settings["indexes"] = copy.deepcopy(dict(indexes))
-    if s.collection is not None and wanted("collection"):
-        settings["mongodb"] = {"collection": s.collection}
-    return settings
-
-
-# -- build_model_from_instance -------------------------------------------------------
-
-
-def build_model_from_instance(name: str, sample: Mapping[str, Any]) -> type[Model]:
-    """Infer a ``strict=False`` model class from one document.
-
-    An ``Entity`` when the sample has ``_id`` (or ``id``), else a ``Model``. Every
-    property is optional (``T | None = None``): one document does not show which fields
-    all documents have. An ObjectId ``_id`` becomes the usual generated ``id: str``;
-    another ``_id`` a caller-supplied id of its type. Nested documents become embedded
-    ``strict=False`` models named ``{name}{Key}`` (PascalCase); arrays are typed by their
-    first item (``list[Any]`` when empty, when the items differ in type, or for arrays
-    of arrays); ``None`` gives ``Any``. A field whose name is not a usable property
-    name (not an identifier, a Python keyword, starting with ``_``, or shadowing a
-    model attribute) gets a safe property name (``first-name`` -> ``first_name``,
-    ``_class`` -> ``class_``) with ``field_name=`` keeping the stored one.
-
-    >>> Event = build_model_from_instance("Event", {"_id": ObjectId(), "at": datetime.now()})
-    >>> Event.__odm__.properties["at"].type.python
-    <class 'datetime.datetime'>
-    """
-    if not isinstance(name, str) or not name:
-        raise ModelDefinitionError(f"a model name is a non-empty string, not {name!r}")
-    if not isinstance(sample, Mapping):
-        raise ModelDefinitionError(
-            f"{name}: the sample is a mapping (one document), not {type(sample).__name__}"
-        )
-    return _infer_model(name, sample, top=True)
-
-
-def _infer_model(name: str, sample: Mapping[str, Any], *, top: bool) -> type[Model]:
-    is_entity = top and ("_id" in sample or "id" in sample)
-    id_key = "_id" if "_id" in sample else "id"
-    fields: dict[str, tuple[Any, FieldInfo]] = {}
-    taken = {key for key in sample if isinstance(key, str) and _is_safe_name(key)}
-    for key, value in sample.items():
-        if not isinstance(key, str):
-            raise ModelDefinitionError(f"{name}: field names are strings, not {key!r}")
-        if is_entity and key == id_key:
-            id_name = "id" if key == "id" or "id" not in sample else _safe_name(key, taken)
-            fields[id_name] = _inferred_id(value)
-            continue
-        prop_name = key if _is_safe_name(key) else _safe_name(key, taken)
-        annotation = _infer_type(f"{name}{_pascal(key)}", value)
-        field_name = key if prop_name != key else None
-        field = prop(None, field_name=field_name)
-        assert isinstance(field, FieldInfo)
-        fields[prop_name] = (annotation if annotation is Any else Optional[annotation], field)  # noqa: UP045
-    base = Entity if is_entity else Model
-    return _create(name, base, fields, {"strict": False})
-
-
-def _inferred_id(value: Any) -> tuple[Any, FieldInfo]:
-    if value is None or isinstance(value, ObjectId):
-        field = prop(id=True, generated=True)
-        annotation: Any = str
-    else:
-        field = prop(id=True)
-        annotation = _infer_type("", value)
-    assert isinstance(field, FieldInfo)
-    return annotation, field
-
-
-def _safe_name(key: str, taken: set[str]) -> str:
-    candidate = re.sub(r"\W", "_", key).lstrip("_") or "field"
-    if candidate[0].isdigit():
-        candidate = f"f_{candidate}"
-    while not _is_safe_name(candidate) or candidate in taken:
-        candidate = f"{candidate}_"
-    taken.add(candidate)
-    return candidate
-
-
-def _pascal(key: str) -> str:
-    return "".join(part[:1].upper() + part[1:] for part in re.split(r"[\W_]+", key) if part)
-
-
-def _scalar_type(value: Any) -> Any:
-    if isinstance(value, Binary) and value.subtype in (3, 4):
-        return uuid.UUID
-    if isinstance(value, Decimal128):
-        return decimal.Decimal
-    for scalar in (bool, int, float, str, dt.datetime, dt.date, decimal.Decimal, uuid.UUID):
-        if isinstance(value, scalar):
-            return scalar
-    if isinstance(value, bytes):
-        return bytes
-    if isinstance(value, ObjectId):
-        return ObjectId
-    return Any
-
-
-def _infer_type(name: str, value: Any) -> Any:
-    if isinstance(value, Mapping):
-        if not value or not all(isinstance(k, str) for k in value):
-            return dict[str, Any]
-        return _infer_model(name, value, top=False)
-    if isinstance(value, list | tuple):
-        return list[_infer_item(name, value)]  # type: ignore[misc]
-    return _scalar_type(value)
-
-
-def _infer_item(name: str, items: Sequence[Any]) -> Any:
-    if not items or isinstance(items[0], list | tuple):
-        return Any
-    first = items[0]
-    if isinstance(first, Mapping):
-        return _infer_type(name, first) if all(isinstance(i, Mapping) for i in items) else Any
-    kinds = {_scalar_type(item) for item in items}
-    if len(kinds) == 1:
-        return kinds.pop()
-    if kinds <= {int, float}:
-        return float
-    return Any

@@ -11,7 +11,7 @@ values are coerced to the property's type and encoded to BSON, and everything od
 not accept raises :class:`~odm.errors.InvalidFilterError` with the path of the offending
 part (``where.and.1.age.gte``) and the reason. Nothing here does I/O.
 
-Choices where LoopBack and the SPEC are silent:
+Choices where LoopBack is silent:
 
 - Filter values are coerced to the property's *type* only: pydantic constraints and
   enforced ``json_schema`` keywords are checked on writes, not on values a query compares
@@ -27,7 +27,7 @@ Choices where LoopBack and the SPEC are silent:
   clients send it; it means nothing for a match); other flags are refused.
 - ``fields``: excluding the id (``{"id": False}``) is ignored, the id is always returned.
   A string is read as a comma-separated list of names.
-- The scope (§6) is the model's own configuration, so its where clause may use ``$``
+- The scope is the model's own configuration, so its where clause may use ``$``
   operators and hidden properties whatever the call's options are (the forbidden
   server-side JavaScript operators are refused everywhere).
 - With ``allow_extended_operators=True``, ``$and``/``$or``/``$nor``/``$not``/
@@ -159,7 +159,6 @@ _LOOPBACK_OPERATORS = ", ".join(name for name, op in OPERATORS.items() if not op
 _SEQUENCES = (list, tuple)
 _MAX_INT64 = 2**63 - 1
 _MIN_INT64 = -(2**63)
-_TARGET_CACHE = "odm.filters.targets"
 _TARGET_CACHE_SIZE = 2048
 
 # A token of a LoopBack like pattern: an escaped character, %, _, a lone final
@@ -181,16 +180,12 @@ def _hidden_reason(label: str) -> str:
     return f"{label} is hidden, and this repository was made with prohibit_hidden_in_query=True"
 
 
-_HIDDEN_WITHIN = "odm.filters.hidden_within"
-
-
 def _hidden_within(meta: ModelMeta) -> str | None:
     """A hidden property of ``meta`` or of a model embedded in it, at any depth
     (``Address.code``); None when there is none."""
-    if _HIDDEN_WITHIN not in meta.cache:
-        meta.cache[_HIDDEN_WITHIN] = _find_hidden(meta, set())
-    found: str | None = meta.cache[_HIDDEN_WITHIN]
-    return found
+    if meta.plans.hidden_within is None:
+        meta.plans.hidden_within = (_find_hidden(meta, set()),)
+    return meta.plans.hidden_within[0]
 
 
 def _find_hidden(meta: ModelMeta, seen: set[int]) -> str | None:
@@ -414,7 +409,7 @@ def _make_target(meta: ModelMeta, path: str) -> _Target | None:
 
 
 def _target(meta: ModelMeta, path: str) -> _Target | None:
-    cache: dict[str, _Target] = meta.cache.setdefault(_TARGET_CACHE, {})
+    cache: dict[str, _Target] = meta.plans.targets
     found = cache.get(path)
     if found is None:
         found = _make_target(meta, path)
@@ -973,7 +968,7 @@ def _normalize(filter: Mapping[str, Any] | None, path: str) -> dict[str, Any]:
 
 
 def _merge(base: dict[str, Any], call: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:
-    """The scope rules of SPEC §6 on normalized filters, and the keys taken from the call."""
+    """The default-scope rules on normalized filters, and the keys taken from the call."""
     merged: dict[str, Any] = {}
     from_call: set[str] = set()
     if "where" in base and "where" in call:
@@ -995,7 +990,7 @@ def _merge(base: dict[str, Any], call: dict[str, Any]) -> tuple[dict[str, Any], 
 def merge_scope(
     scope: Mapping[str, Any] | None, filter: Mapping[str, Any] | None
 ) -> dict[str, Any]:
-    """The LoopBack filter a call runs with under a default scope (SPEC §6).
+    """The LoopBack filter a call runs with under a default scope.
 
     The wheres are AND-ed, ``limit`` is the smaller of the two, ``order``, ``skip`` and
     ``fields`` are the call's when given, else the scope's. ``offset`` becomes ``skip``;

@@ -1,20 +1,30 @@
 """The per-class compiled description of a model: settings, properties, field map, id.
 
-:func:`compile_model` runs once when a class is created (and again when ``@model``
-adds settings). It checks the declaration (raising ``ModelDefinitionError``), rewrites
-the pydantic fields so pydantic enforces odm's rules (BSON types, ``nullable``,
-``required``, enforced keywords, hidden properties, field-name aliases, generators), and
-stores a :class:`ModelMeta` on the class as ``__odm__``. Everything later (codec,
-validation, filters, indexes, schema) reads that one description.
+:func:`compile_model` builds it in four stages, as pydantic builds a model class:
+
+1. **collect** the declaration: the settings given to ``@model`` merged with the
+   inherited ones, and one :class:`PropertyMeta` per pydantic field with the options
+   ``prop()`` recorded (the declared field, never one odm rewrote earlier);
+2. **check** it, raising ``ModelDefinitionError`` (ids, generators, field names, hidden
+   names, unknown settings and ``prop()`` options);
+3. **rewrite** each pydantic field so pydantic enforces odm's rules (BSON types,
+   ``nullable``, ``required``, enforced keywords, hidden properties, field-name aliases,
+   generators);
+4. **install** the rewritten fields on the class and the :class:`ModelMeta` as
+   ``__odm__``.
+
+Everything later (codec, validation, filters, indexes, schema) reads that one
+description; what those layers compile from it on first use lives in its typed
+:class:`Plans`.
 """
 
 from __future__ import annotations
 
 import copy
 import inspect
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Optional
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Annotated, Any, ForwardRef, Literal, Optional, TypedDict
 
 from pydantic import AfterValidator, BeforeValidator, TypeAdapter
 from pydantic.fields import FieldInfo
@@ -22,7 +32,7 @@ from pydantic_core import PydanticUndefined
 
 from .errors import ModelDefinitionError
 from .keywords import keyword_checker, odm_error
-from .properties import DEFAULT_FNS, PropertyOptions, make_generator
+from .properties import DEFAULT_FNS, PROP_OPTION_NAMES, PropertyOptions, make_generator
 from .types import TypeInfo, bson_annotation, parse_type
 
 if TYPE_CHECKING:
@@ -33,7 +43,9 @@ __all__ = [
     "SETTING_NAMES",
     "ModelMeta",
     "ModelSettings",
+    "ModelSettingsDict",
     "PathInfo",
+    "Plans",
     "PropertyMeta",
     "compile_model",
     "meta_of",
@@ -42,25 +54,37 @@ __all__ = [
 ID_FIELD = "_id"
 Strict = bool | Literal["filter"]
 
+
+class ModelSettingsDict(TypedDict, total=False):
+    """The settings ``@model(...)`` accepts; a misspelt one is a type error for mypy and a
+    ``ModelDefinitionError`` when the class is created."""
+
+    #: the model name (JSON Schema title, definitions); the class name by default
+    name: str
+    description: str | None
+    #: the MongoDB collection; the model name by default
+    collection: str | None
+    #: True (unknown properties refused), "filter" (dropped) or False (stored)
+    strict: Strict
+    #: properties stored and loaded but left out of JSON output (a union with the parent's)
+    hidden_properties: Sequence[str]
+    #: when the id is generated, callers may not supply it
+    force_id: bool
+    #: the default scope of every query: a filter (where, order, limit, skip, fields)
+    scope: Mapping[str, Any] | None
+    #: model-level indexes by name: ``{"keys": {path: 1 | -1 | "text" ...}, "options": ...}``
+    indexes: Mapping[str, Mapping[str, Any]]
+
+
 #: The settings ``@model(...)`` accepts.
-SETTING_NAMES = frozenset(
-    [
-        "name",
-        "description",
-        "collection",
-        "strict",
-        "hidden_properties",
-        "force_id",
-        "scope",
-        "indexes",
-    ]
-)
+SETTING_NAMES: frozenset[str] = frozenset(ModelSettingsDict.__annotations__)
 _INHERITED = ("description", "collection", "strict", "force_id", "scope")
 
 
 @dataclass(frozen=True)
 class ModelSettings:
-    """Model settings after inheritance (see SPEC §2.2)."""
+    """Model settings after inheritance (a subclass's own setting replaces the parent's,
+    except ``hidden_properties`` and ``indexes``, which are unions)."""
 
     name: str
     description: str | None = None
@@ -114,8 +138,6 @@ class PropertyMeta:
     @property
     def annotation_for_values(self) -> Any:
         """The rewritten annotation with the property's validators, as pydantic sees it."""
-        from typing import Annotated
-
         info = self.rewritten
         return Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
 
@@ -130,6 +152,33 @@ class PathInfo:
     chain: tuple[PropertyMeta, ...]
 
 
+#: A value converter of the codec (Python value -> BSON value, or back).
+Convert = Callable[[Any], Any]
+
+
+@dataclass
+class Plans:
+    """What later layers compile from a :class:`ModelMeta` on first use, one typed slot
+    each (None until compiled); a new compilation of the class starts with empty plans."""
+
+    #: codec: (property, field name, encoder) for each stored property
+    encode: list[tuple[str, str, Convert | None]] | None = None
+    #: codec: the generated instance -> document function
+    dumper: Callable[[BaseModel], dict[str, Any]] | None = None
+    #: codec: the generated trusted document -> instance function
+    loader: Callable[[Mapping[str, Any]], Any] | None = None
+    #: codec: pydantic's ``extra`` on load, and whether extras are restored afterwards
+    load_mode: tuple[Literal["allow", "ignore"], bool] | None = None
+    #: codec: (field name, property, decoder, missing-field default) for each property
+    decode: list[tuple[str, str, Convert | None, Callable[[], Any]]] | None = None
+    #: filters: the first hidden property at any depth (``(None,)`` when there is none)
+    hidden_within: tuple[str | None] | None = None
+    #: filters: resolved query targets by property path (filters' ``_Target``)
+    targets: dict[str, Any] = field(default_factory=dict)
+    #: indexes: the declared indexes (indexes' ``IndexSpec``)
+    indexes: tuple[Any, ...] | None = None
+
+
 @dataclass
 class ModelMeta:
     """The compiled description of one model class."""
@@ -142,11 +191,16 @@ class ModelMeta:
     is_entity: bool
     hidden: frozenset[str]
     declared: Mapping[str, Any]
-    cache: dict[str, Any] = field(default_factory=dict)
+    plans: Plans = field(default_factory=Plans)
 
     @property
     def name(self) -> str:
         return self.settings.name
+
+    @property
+    def complete(self) -> bool:
+        """True when every annotation is resolved (no forward reference is waiting)."""
+        return not any(_unresolved(p.annotation) for p in self.properties.values())
 
     @property
     def collection(self) -> str:
@@ -241,6 +295,9 @@ def _parent_meta(cls: type[Any]) -> ModelMeta | None:
     return None
 
 
+# --- stage 1: collect -----------------------------------------------------------------
+
+
 def _settings(
     cls: type[Any], declared: Mapping[str, Any], parent: ModelMeta | None
 ) -> ModelSettings:
@@ -281,8 +338,65 @@ def _options_of(info: FieldInfo) -> PropertyOptions:
     return PropertyOptions()
 
 
-def _own_annotations(cls: type[Any]) -> set[str]:
-    return set(inspect.get_annotations(cls))
+def _unresolved(annotation: Any) -> bool:
+    # pydantic keeps an annotation it could not evaluate yet as a ForwardRef
+    return isinstance(annotation, str | ForwardRef)
+
+
+def _declared_source(
+    name: str,
+    current: FieldInfo,
+    previous: ModelMeta | None,
+    parent: ModelMeta | None,
+    own: set[str],
+) -> FieldInfo:
+    """The field as the user declared it: pydantic's fields of a compiled class (and
+    the ones it copies from a compiled parent) are odm's rewritten ones."""
+    earlier = previous.properties.get(name) if previous is not None else None
+    if earlier is None and parent is not None and name not in own:
+        earlier = parent.properties.get(name)
+    if earlier is None:
+        return current
+    if (
+        current is not earlier.rewritten
+        and _unresolved(earlier.source.annotation)
+        and not _unresolved(current.annotation)
+    ):
+        # pydantic has resolved a forward reference since, building the field again
+        # from its declaration
+        return current
+    return earlier.source
+
+
+def _collect_properties(
+    cls: type[BaseModel], previous: ModelMeta | None, parent: ModelMeta | None
+) -> dict[str, PropertyMeta]:
+    own = set(inspect.get_annotations(cls))
+    properties: dict[str, PropertyMeta] = {}
+    for name, current in cls.model_fields.items():
+        source = copy.copy(_declared_source(name, current, previous, parent, own))
+        source.metadata = list(source.metadata)
+        options = _options_of(source)
+        properties[name] = PropertyMeta(
+            name=name,
+            field_name=options.field_name or name,
+            annotation=source.annotation,
+            type=parse_type(source.annotation),
+            options=options,
+            source=source,
+            has_default=not source.is_required() or options.default_fn is not None,
+        )
+    return properties
+
+
+def _implicit_id() -> PropertyMeta:
+    source = FieldInfo(annotation=str, default=None)
+    options = PropertyOptions(id=True, generated=True)
+    source.metadata.append(options)
+    return PropertyMeta("id", "id", str, parse_type(str), options, source, has_default=True)
+
+
+# --- stage 2: check -------------------------------------------------------------------
 
 
 def _check_field_name(model: str, name: str, field_name: str) -> None:
@@ -297,6 +411,101 @@ def _nested_list_without_schema(info: TypeInfo) -> bool:
     return info.kind == "list" and info.item is not None and info.item.kind == "list"
 
 
+def _check_id(
+    model: str, properties: dict[str, PropertyMeta], is_entity: bool
+) -> tuple[dict[str, PropertyMeta], PropertyMeta | None]:
+    """The properties with the entity's id marked (an implicit one added when none is
+    declared), and the id property."""
+    ids = [p for p in properties.values() if p.options.id]
+    if not is_entity and ids:
+        raise ModelDefinitionError(
+            f"{model}.{ids[0].name}: only an Entity has an id property; "
+            "derive the class from odm.Entity or drop id=True"
+        )
+    if len(ids) > 1:
+        raise ModelDefinitionError(
+            f"{model}: more than one id property ({', '.join(p.name for p in ids)}); "
+            "an Entity has exactly one"
+        )
+    if not is_entity:
+        return properties, None
+    if ids:
+        id_prop = ids[0]
+    elif "id" in properties:
+        id_prop = properties["id"]
+        id_prop.options = replace(id_prop.options, id=True)
+    else:
+        id_prop = _implicit_id()
+        properties = {"id": id_prop, **properties}
+    if id_prop.options.field_name is not None:
+        raise ModelDefinitionError(
+            f"{model}.{id_prop.name}: the id property is always stored as _id; "
+            "it cannot have a field_name"
+        )
+    id_prop.is_id = True
+    id_prop.field_name = ID_FIELD
+    id_prop.has_default = id_prop.has_default or id_prop.options.generated
+    return properties, id_prop
+
+
+def _check_options(model: str, prop: PropertyMeta) -> None:
+    options = prop.options
+    if options.unknown:
+        raise ModelDefinitionError(
+            f"{model}.{prop.name}: unknown prop() option(s) {list(options.unknown)}; "
+            f"allowed: {', '.join(sorted(PROP_OPTION_NAMES))}"
+        )
+    if options.default_fn is not None and options.default_fn not in DEFAULT_FNS:
+        raise ModelDefinitionError(
+            f"{model}.{prop.name}: unknown default_fn {options.default_fn!r}; "
+            f"known: {', '.join(sorted(DEFAULT_FNS))}"
+        )
+    if options.generated and not options.id:
+        raise ModelDefinitionError(
+            f"{model}.{prop.name}: generated=True is only for the id property"
+        )
+    if options.field_name is not None and not prop.is_id:
+        _check_field_name(model, prop.name, options.field_name)
+    if _nested_list_without_schema(prop.type) and not options.json_schema:
+        raise ModelDefinitionError(
+            f"{model}.{prop.name}: a nested list property needs a json_schema describing it"
+        )
+
+
+def _field_map(model: str, properties: Mapping[str, PropertyMeta]) -> dict[str, PropertyMeta]:
+    by_field: dict[str, PropertyMeta] = {}
+    for prop in properties.values():
+        clash = by_field.get(prop.field_name)
+        if clash is not None:
+            raise ModelDefinitionError(
+                f"{model}: properties {clash.name!r} and {prop.name!r} are both mapped to "
+                f"field {prop.field_name!r}"
+            )
+        by_field[prop.field_name] = prop
+    for prop in properties.values():
+        other = by_field.get(prop.name)
+        if other is not None and other is not prop and prop.field_name != prop.name:
+            raise ModelDefinitionError(
+                f"{model}: property {prop.name!r} is stored as {prop.field_name!r}, but "
+                f"{other.name!r} is stored under the name {prop.name!r}"
+            )
+    return by_field
+
+
+def _hidden_names(settings: ModelSettings, properties: Mapping[str, PropertyMeta]) -> set[str]:
+    hidden = {p.name for p in properties.values() if p.options.hidden}
+    for name in settings.hidden_properties:
+        if name not in properties:
+            raise ModelDefinitionError(
+                f"{settings.name}: hidden property {name!r} is not a property of the model"
+            )
+        hidden.add(name)
+    return hidden
+
+
+# --- stage 3: rewrite -----------------------------------------------------------------
+
+
 def _null_check(code: str, message: str) -> BeforeValidator:
     def refuse_none(value: Any) -> Any:
         if value is None:
@@ -306,7 +515,7 @@ def _null_check(code: str, message: str) -> BeforeValidator:
     return BeforeValidator(refuse_none)
 
 
-def _rewrite(model: str, prop: PropertyMeta, hidden: bool) -> FieldInfo:
+def _rewrite(prop: PropertyMeta) -> FieldInfo:
     """The pydantic field odm installs for ``prop``: a copy of the declared one with
     odm's rules added."""
     source, options = prop.source, prop.options
@@ -338,137 +547,48 @@ def _rewrite(model: str, prop: PropertyMeta, hidden: bool) -> FieldInfo:
         new.json_schema_extra = {**base, **extra}
     if prop.field_name != prop.name:
         new.validation_alias = prop.field_name
-    if hidden:
+    if prop.hidden:
         new.exclude = True
     return new
+
+
+# --- stage 4: install -----------------------------------------------------------------
+
+
+def _install_pydantic_fields(cls: type[BaseModel], meta: ModelMeta) -> None:
+    """Give pydantic odm's rewritten fields and the model's config.
+
+    The one place odm writes pydantic's internals: pydantic offers no public hook to
+    replace the fields it collected from the class body before it builds the schema, so
+    ``__pydantic_fields__`` is replaced here (a class pydantic has already built must then
+    be rebuilt, ``model_rebuild(force=True)``).
+    """
+    cls.__pydantic_fields__ = {name: prop.rewritten for name, prop in meta.properties.items()}
+    cls.model_config["extra"] = extra_mode(meta.strict)
+    cls.model_config["title"] = meta.name
+    type.__setattr__(cls, "__odm__", meta)
 
 
 def compile_model(
     cls: type[BaseModel], *, is_entity: bool, declared: Mapping[str, Any]
 ) -> ModelMeta:
-    """Check a model declaration and compile it; stores the result as ``cls.__odm__``."""
+    """Check a model declaration and compile it; stores the result as ``cls.__odm__``.
+
+    Runs when the class is created, again when ``@model(...)`` gives it settings, and
+    when pydantic resolves forward references; each run starts from the declaration.
+    """
     parent = _parent_meta(cls)
-    # @model() compiles a class a second time: its fields are already rewritten then, so
-    # the declarations are read from the first compilation.
-    previous = meta_of(cls)
     settings = _settings(cls, declared, parent)
     model = settings.name
-    own = _own_annotations(cls)
-    fields: dict[str, FieldInfo] = cls.__pydantic_fields__
-    properties: dict[str, PropertyMeta] = {}
-    for name, current in list(fields.items()):
-        inherited = parent.properties.get(name) if parent is not None else None
-        if previous is not None and name in previous.properties:
-            source = previous.properties[name].source
-        elif inherited is not None and name not in own:
-            source = inherited.source
-        else:
-            source = current
-        source = copy.copy(source)
-        source.metadata = list(source.metadata)
-        if not getattr(source, "_complete", True) and getattr(current, "_complete", True):
-            # a forward reference pydantic has resolved since the last compilation
-            source.annotation = current.annotation
-            source._complete = True
-        options = _options_of(source)
-        properties[name] = PropertyMeta(
-            name=name,
-            field_name=options.field_name or name,
-            annotation=source.annotation,
-            type=parse_type(source.annotation),
-            options=options,
-            source=source,
-            has_default=not source.is_required() or options.default_fn is not None,
-        )
-
-    ids = [p for p in properties.values() if p.options.id]
-    if not is_entity and ids:
-        raise ModelDefinitionError(
-            f"{model}.{ids[0].name}: only an Entity has an id property; "
-            "derive the class from odm.Entity or drop id=True"
-        )
-    if len(ids) > 1:
-        raise ModelDefinitionError(
-            f"{model}: more than one id property ({', '.join(p.name for p in ids)}); "
-            "an Entity has exactly one"
-        )
-    if is_entity and not ids:
-        if "id" in properties:
-            implicit = properties["id"]
-            implicit.options = PropertyOptions(**{**implicit.options.__dict__, "id": True})
-            ids = [implicit]
-        else:
-            source = FieldInfo(annotation=str, default=None)
-            options = PropertyOptions(id=True, generated=True)
-            source.metadata.append(options)
-            properties = {
-                "id": PropertyMeta(
-                    "id", "id", str, parse_type(str), options, source, has_default=True
-                ),
-                **properties,
-            }
-            ids = [properties["id"]]
-
-    id_prop = ids[0] if ids else None
+    properties = _collect_properties(cls, meta_of(cls), parent)
+    properties, id_prop = _check_id(model, properties, is_entity)
     for prop in properties.values():
-        options = prop.options
-        if options.default_fn is not None and options.default_fn not in DEFAULT_FNS:
-            raise ModelDefinitionError(
-                f"{model}.{prop.name}: unknown default_fn {options.default_fn!r}; "
-                f"known: {', '.join(sorted(DEFAULT_FNS))}"
-            )
-        if options.generated and not options.id:
-            raise ModelDefinitionError(
-                f"{model}.{prop.name}: generated=True is only for the id property"
-            )
-        if options.field_name is not None:
-            if prop is id_prop:
-                raise ModelDefinitionError(
-                    f"{model}.{prop.name}: the id property is always stored as _id; "
-                    "it cannot have a field_name"
-                )
-            _check_field_name(model, prop.name, options.field_name)
-        if _nested_list_without_schema(prop.type) and not options.json_schema:
-            raise ModelDefinitionError(
-                f"{model}.{prop.name}: a nested list property needs a json_schema describing it"
-            )
-        if prop is id_prop:
-            prop.is_id = True
-            prop.field_name = ID_FIELD
-            prop.has_default = prop.has_default or options.generated
-
-    by_field: dict[str, PropertyMeta] = {}
-    for prop in properties.values():
-        clash = by_field.get(prop.field_name)
-        if clash is not None:
-            raise ModelDefinitionError(
-                f"{model}: properties {clash.name!r} and {prop.name!r} are both mapped to "
-                f"field {prop.field_name!r}"
-            )
-        by_field[prop.field_name] = prop
-    for prop in properties.values():
-        other = by_field.get(prop.name)
-        if other is not None and other is not prop and prop.field_name != prop.name:
-            raise ModelDefinitionError(
-                f"{model}: property {prop.name!r} is stored as {prop.field_name!r}, but "
-                f"{other.name!r} is stored under the name {prop.name!r}"
-            )
-
-    hidden = {p.name for p in properties.values() if p.options.hidden}
-    for name in settings.hidden_properties:
-        if name not in properties:
-            raise ModelDefinitionError(
-                f"{model}: hidden property {name!r} is not a property of the model"
-            )
-        hidden.add(name)
+        _check_options(model, prop)
+    by_field = _field_map(model, properties)
+    hidden = _hidden_names(settings, properties)
     for prop in properties.values():
         prop.hidden = prop.name in hidden
-        prop.rewritten = _rewrite(model, prop, prop.hidden)
-        fields[prop.name] = prop.rewritten
-    cls.__pydantic_fields__ = {name: fields[name] for name in properties}
-
-    cls.model_config["extra"] = extra_mode(settings.strict)
-    cls.model_config["title"] = model
+        prop.rewritten = _rewrite(prop)
     meta = ModelMeta(
         cls=cls,
         settings=settings,
@@ -479,7 +599,5 @@ def compile_model(
         hidden=frozenset(hidden),
         declared=dict(declared),
     )
-    type.__setattr__(cls, "__odm__", meta)
-    if cls.__pydantic_complete__:
-        cls.model_rebuild(force=True)
+    _install_pydantic_fields(cls, meta)
     return meta

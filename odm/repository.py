@@ -27,7 +27,7 @@ from .errors import (
 from .filters import Query, scope_defaults, sort_spec, translate_filter, translate_where
 from .indexes import MigrationReport, automigrate_repository, migrate_repository
 from .metadata import ID_FIELD, ModelMeta, meta_of
-from .model import Entity
+from .models import Entity
 from .operations import NO_HOOKS, HookPoints, Operation
 from .validation import UpdatePlan, validate_create, validate_replace, validate_update
 

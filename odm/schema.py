@@ -1,4 +1,4 @@
-"""The JSON Schema of a model class, in LoopBack's shape (SPEC §2.9).
+"""The JSON Schema of a model class, in LoopBack's shape.
 
 >>> get_json_schema(Customer)["properties"]["address"]
 {'$ref': '#/definitions/Address'}

@@ -32,14 +32,15 @@ from typing import Any
 
 import pytest
 
-from odm.connect import EmbeddedServer
+from odm._distribution import install_hint
 from odm.drivers import adapt, close_client, open_client, open_mock_client
+from odm.embedded import EmbeddedServer
 from odm.errors import ODMError
 
 try:
     import pytest_asyncio
 except ImportError as exc:  # pragma: no cover - depends on the user's environment
-    raise ImportError("odm.testing needs pytest-asyncio: pip install pytest-asyncio") from exc
+    raise ImportError(f"odm.testing needs pytest-asyncio: {install_hint('testing')}") from exc
 
 __all__ = [
     "BACKENDS",
@@ -151,14 +152,16 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
-def pytest_runtest_setup(item: pytest.Item) -> None:
-    backend = _item_backend(item)
-    if backend is None:
-        return
-    label = backend_label(backend)
-    reason = _limit_reason(item, label)
-    if reason is not None:
-        pytest.skip(f"{label}: {reason}")
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # A skip marker (not pytest.skip() from a hook) so the report points at the test itself.
+    for item in items:
+        backend = _item_backend(item)
+        if backend is None:
+            continue
+        label = backend_label(backend)
+        reason = _limit_reason(item, label)
+        if reason is not None:
+            item.add_marker(pytest.mark.skip(reason=f"{label}: {reason}"))
 
 
 @pytest.fixture
@@ -169,7 +172,8 @@ def odm_backend() -> str:
 
 @pytest.fixture(scope="session")
 def odm_embedded_server() -> Iterator[EmbeddedServer]:
-    """One embedded server for the whole session, started the first time a test needs it."""
+    """One throwaway embedded server (a temporary directory) for the whole session, started
+    the first time a test needs it."""
     server = EmbeddedServer().start()
     try:
         yield server

@@ -38,7 +38,7 @@ __all__ = [
 T = TypeVar("T", bound=BaseModel)
 Mode = Literal["create", "replace", "update"]
 
-#: The update operators accepted with ``allow_extended_operators=True`` (SPEC §8).
+#: The update operators accepted with ``allow_extended_operators=True``.
 UPDATE_OPERATORS = frozenset(
     [
         "$set",

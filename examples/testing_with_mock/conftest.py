@@ -2,9 +2,12 @@
 
 The plugin (``odm.testing``) gives every test an ``odm_db``: a fresh database, dropped
 afterwards, on the backend ``ODM_TEST_BACKEND`` names: ``mock`` (the default,
-mongomock-motor in memory, no server), ``embedded`` (a local SecantusDB server started
-once per session), ``motor``, or a ``mongodb://`` URI. Enable it once, at your root:
-in your root ``conftest.py``::
+mongomock-motor in memory, no server), ``embedded`` (a throwaway local SecantusDB server
+started once per session), ``motor``, or a ``mongodb://`` URI.
+
+Install odm with its ``testing`` extra (``pip install '/path/to/odm[testing]'``; add
+``embedded`` for the server backends) and enable the plugin once, in your root
+``conftest.py``::
 
     pytest_plugins = ["odm.testing"]
 

@@ -28,6 +28,7 @@ from typing import Any, ClassVar
 
 from pymongo.errors import WriteError
 
+from odm._distribution import install_hint
 from odm.errors import ODMError
 
 from .common import (
@@ -61,7 +62,7 @@ def open_mock_client(**options: Any) -> Any:
         from mongomock_motor import AsyncMongoMockClient
     except ImportError as exc:
         raise ODMError(
-            "mongomock:// needs the mongomock-motor package: pip install 'odm[mock]'"
+            f"mongomock:// needs the mongomock-motor package: {install_hint('mock')}"
         ) from exc
     return AsyncMongoMockClient(**client_options(options))
 

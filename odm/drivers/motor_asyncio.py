@@ -10,6 +10,7 @@ from __future__ import annotations
 from contextlib import AbstractAsyncContextManager
 from typing import Any, ClassVar
 
+from odm._distribution import install_hint
 from odm.errors import ODMError
 
 from .common import ServerDatabase
@@ -31,7 +32,7 @@ class MotorDatabase(ServerDatabase):
             from motor.motor_asyncio import AsyncIOMotorClient
         except ImportError as exc:
             raise ODMError(
-                "driver='motor' needs the motor package: pip install 'odm[motor]'"
+                f"driver='motor' needs the motor package: {install_hint('motor')}"
             ) from exc
         return AsyncIOMotorClient(uri, **options)
 

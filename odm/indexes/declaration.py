@@ -34,7 +34,6 @@ OPTION_NAMES: Mapping[str, str] = {
     "partial_filter_expression": "partialFilterExpression",
     "partialFilterExpression": "partialFilterExpression",
 }
-_CACHE_KEY = "odm.indexes"
 
 
 def declared_indexes(meta: ModelMeta) -> list[IndexSpec]:
@@ -52,14 +51,14 @@ def declared_indexes(meta: ModelMeta) -> list[IndexSpec]:
     Raises ``ModelDefinitionError`` for an unknown property path, a bad direction or
     option, and two different indexes under one name.
     """
-    cached = meta.cache.get(_CACHE_KEY)
+    cached = meta.plans.indexes
     if cached is None:
         specs = list(_property_indexes(meta, meta, "", "", (meta.cls,)))
         specs.extend(
             _model_index(meta, name, declaration)
             for name, declaration in meta.settings.indexes.items()
         )
-        cached = meta.cache[_CACHE_KEY] = tuple(merge_declarations(specs, owner=meta.name))
+        cached = meta.plans.indexes = tuple(merge_declarations(specs, owner=meta.name))
     return list(cached)
 
 

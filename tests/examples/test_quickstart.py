@@ -13,10 +13,11 @@ from typing import Any
 import pytest
 
 from examples import quickstart
-from odm.connect import EmbeddedServer
+from odm.embedded import EmbeddedServer
 from odm.testing import backend_label
 
 SCRIPT = Path(quickstart.__file__)
+CHECKOUT = str(SCRIPT.resolve().parents[1])
 LAST_LINE = re.compile(r"^quickstart finished: (\d+) checks passed$")
 STEPS = (
     "1. migrate",
@@ -69,10 +70,11 @@ async def test_quickstart_on_each_backend(
         assert await odm_db["quickstart_customers"].count_documents({}) == 3
 
 
-@pytest.mark.parametrize("uri", [None, "embedded://"], ids=["no-uri", "embedded"])
+@pytest.mark.parametrize("uri", [None, "embedded://?temporary=true"], ids=["no-uri", "embedded"])
 def test_the_script_runs_on_a_fresh_machine(uri: str | None, tmp_path: Path) -> None:
     """What ``bash scripts/quickstart.sh`` runs: no MongoDB, no configuration."""
     env = {k: v for k, v in os.environ.items() if k not in ("ODM_URI", "MONGODB_URI")}
+    env["PYTHONPATH"] = CHECKOUT  # this checkout's odm, as an editable install gives it
     if uri is not None:
         env["ODM_URI"] = uri
     result = subprocess.run(
@@ -90,7 +92,7 @@ def test_the_script_runs_on_a_fresh_machine(uri: str | None, tmp_path: Path) -> 
 
 
 def test_the_script_exits_with_1_and_a_reason_when_it_cannot_connect(tmp_path: Path) -> None:
-    env = {**os.environ, "ODM_URI": "nosuchscheme://"}
+    env = {**os.environ, "ODM_URI": "nosuchscheme://", "PYTHONPATH": CHECKOUT}
     result = subprocess.run(
         [sys.executable, str(SCRIPT)],
         env=env,

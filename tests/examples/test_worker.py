@@ -17,7 +17,7 @@ import pytest
 import odm
 from examples.worker import Job, JobResult, Worker, enqueue, migrate, report, requeue
 from odm import Repository
-from odm.connect import EmbeddedServer
+from odm.embedded import EmbeddedServer
 from odm.testing import backend_label
 
 WORKER_SCRIPT = Path(__file__).parents[2] / "examples" / "worker.py"

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from odm import DuplicateKeyError, Entity, Repository, model, prop
-from odm.connect import EmbeddedServer
 from odm.drivers import close_client, open_client
+from odm.embedded import EmbeddedServer
 from odm.testing import backend_label
 
 INCREMENTS = 500

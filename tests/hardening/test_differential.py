@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from odm import EntityNotFoundError, InvalidFilterError, Repository, ValidationError
-from odm.connect import EmbeddedServer
+from odm.embedded import EmbeddedServer
 from odm.testing import backend_database
 
 from . import reference

@@ -35,8 +35,8 @@ from pymongo import AsyncMongoClient, monitoring
 from pymongo.errors import AutoReconnect, NetworkTimeout, OperationFailure, PyMongoError
 
 from odm import Repository
-from odm.connect import EmbeddedServer
 from odm.drivers import close_client, open_client
+from odm.embedded import EmbeddedServer
 
 from .models import Blob, Job, Meter
 from .tally import count, note

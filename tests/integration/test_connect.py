@@ -2,24 +2,37 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import logging
 import os
+import re
+import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from odm.connect import EmbeddedServer, connect, default_uri
+from odm import connection
+from odm.connection import connect, default_uri
 from odm.drivers import adapt
+from odm.embedded import EmbeddedServer
 from odm.errors import ODMError
+
+TEMPORARY = "embedded://?temporary=true"
 
 
 def pid_is_alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie waiting for its parent to reap it does not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
+    with contextlib.suppress(OSError):
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+        return state != "Z"
     return True
 
 
@@ -95,7 +108,7 @@ async def test_client_options_override_the_defaults(odm_embedded_server: Embedde
 
 
 async def test_embedded_uri_starts_a_server_and_stops_it_on_exit() -> None:
-    async with connect("embedded://") as db:
+    async with connect(TEMPORARY) as db:
         database = adapt(db)
         assert (database.kind, database.name) == ("pymongo", "odm")
         host, _ = await db.client.address
@@ -112,7 +125,7 @@ async def test_embedded_uri_starts_a_server_and_stops_it_on_exit() -> None:
 
 
 async def test_embedded_uri_with_motor() -> None:
-    async with connect("embedded://", driver="motor") as db:
+    async with connect(TEMPORARY, driver="motor") as db:
         assert adapt(db).kind == "motor"
         pid = await server_pid(db)
         await adapt(db).collection("people").insert_one({"_id": 1})
@@ -138,11 +151,11 @@ def test_embedded_server_binds_localhost_and_removes_its_temporary_storage() -> 
         )
         assert "listening on 127.0.0.1" in server.output
         pid = server.pid
-        storage = server._temporary_dir
-        assert storage is not None and Path(storage).is_dir()
+        storage = server.storage
+        assert server.temporary and storage.is_dir()
     assert not server.running
     assert not pid_is_alive(pid)
-    assert not Path(storage).exists()
+    assert not storage.exists()
     with pytest.raises(ODMError, match="not started"):
         _ = server.uri
 
@@ -173,12 +186,40 @@ async def test_mongodb_uri_is_used_without_odm_uri(no_uri_env: pytest.MonkeyPatc
         assert db.name == "from_mongodb_uri"
 
 
-async def test_without_any_uri_the_embedded_server_is_used(no_uri_env: pytest.MonkeyPatch) -> None:
+async def test_without_any_uri_the_embedded_server_keeps_data_in_odm_data_dir(
+    no_uri_env: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     assert default_uri() == "embedded://"
+    no_uri_env.setenv("ODM_DATA_DIR", str(tmp_path / "data"))
+    no_uri_env.setattr(connection, "_announced", False)
+    caplog.set_level(logging.INFO, logger="odm")
     async with connect() as db:
         assert adapt(db).kind == "pymongo"
         pid = await server_pid(db)
+        await adapt(db).collection("people").insert_one({"_id": 1, "name": "Ann"})
     assert not pid_is_alive(pid)
+    async with connect() as db:  # a second run finds the first run's data
+        assert await adapt(db).collection("people").find_one({}) == {"_id": 1, "name": "Ann"}
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [  # once, however many connect() calls
+        f"no ODM_URI or MONGODB_URI set: using an embedded server with data in {tmp_path / 'data'}"
+    ]
+    assert (tmp_path / "data" / "odm-embedded.lock").is_file()
+    assert (tmp_path / "data").stat().st_mode & 0o777 == 0o700  # created for this user only
+
+
+async def test_embedded_uri_without_a_path_is_the_default_directory(
+    no_uri_env: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    no_uri_env.setenv("ODM_DATA_DIR", str(tmp_path))
+    caplog.set_level(logging.INFO, logger="odm")
+    async with connect("embedded://") as db:
+        pid = await server_pid(db)
+    started, stopped = (r.getMessage() for r in caplog.records if r.name == "odm.embedded")
+    assert started.startswith(f"embedded server started: pid {pid}, port ")
+    assert started.endswith(f", data in {tmp_path}")
+    assert stopped.startswith(f"embedded server stopped: pid {pid}, port ")
+    assert not any(r.levelno >= logging.WARNING for r in caplog.records)  # it was asked for
 
 
 # -- errors -------------------------------------------------------------------------------
@@ -189,7 +230,7 @@ async def test_missing_motor_says_what_to_install(
 ) -> None:
     monkeypatch.setitem(sys.modules, "motor", None)
     monkeypatch.setitem(sys.modules, "motor.motor_asyncio", None)
-    with pytest.raises(ODMError, match=r"pip install 'odm\[motor\]'"):
+    with pytest.raises(ODMError, match=r"pip install 'loopback-odm\[motor\]'"):
         async with connect(odm_embedded_server.uri, driver="motor"):
             pass
 
@@ -198,16 +239,24 @@ async def test_missing_mongomock_motor_says_what_to_install(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setitem(sys.modules, "mongomock_motor", None)
-    with pytest.raises(ODMError, match=r"pip install 'odm\[mock\]'"):
+    with pytest.raises(ODMError, match=r"pip install 'loopback-odm\[mock\]'"):
         async with connect("mongomock://"):
             pass
 
 
 async def test_missing_secantus_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "secantus", None)
-    with pytest.raises(ODMError, match=r"pip install 'odm\[embedded\]'"):
-        async with connect("embedded://"):
+    with pytest.raises(ODMError, match=r"pip install 'loopback-odm\[embedded\]'"):
+        async with connect(TEMPORARY):
             pass
+
+
+async def test_an_error_about_a_uri_shows_no_credentials() -> None:
+    with pytest.raises(ODMError) as caught:
+        async with connect("postgres://alice:s3cret@db.example.com/shop"):
+            pass
+    assert str(caught.value).startswith("cannot connect to 'postgres://***@db.example.com/shop'")
+    assert "s3cret" not in str(caught.value) and "alice" not in str(caught.value)
 
 
 async def test_unknown_scheme_lists_the_accepted_ones() -> None:
@@ -219,4 +268,75 @@ async def test_unknown_scheme_lists_the_accepted_ones() -> None:
 async def test_unknown_driver_names_the_accepted_ones() -> None:
     with pytest.raises(ODMError, match="driver='pymongo' or driver='motor'"):
         async with connect("mongodb://127.0.0.1:1/", driver="asyncmongo"):
+            pass
+
+
+# -- an unreachable server ----------------------------------------------------------------
+
+
+async def test_an_unreachable_server_fails_at_connect_within_five_seconds() -> None:
+    started = time.monotonic()
+    with pytest.raises(ODMError) as caught:
+        async with connect("mongodb://alice:s3cret@127.0.0.1:1/shop"):
+            pytest.fail("connect() yielded a database for a server that is not there")
+    elapsed = time.monotonic() - started
+    assert 4.5 <= elapsed < 6.5
+    message = str(caught.value)
+    assert message.startswith("cannot reach MongoDB at 127.0.0.1:1 within 5 s: check that the")
+    assert "\n" not in message and "s3cret" not in message and "alice" not in message
+
+
+@pytest.mark.parametrize(
+    ("uri", "options"),
+    [
+        ("mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=300", {}),
+        ("mongodb://127.0.0.1:1/", {"serverSelectionTimeoutMS": 300}),
+    ],
+    ids=["in-the-uri", "as-an-option"],
+)
+async def test_the_timeout_is_configurable(uri: str, options: dict[str, Any]) -> None:
+    started = time.monotonic()
+    with pytest.raises(ODMError, match=r"within 0\.3 s"):
+        async with connect(uri, **options):
+            pass
+    assert time.monotonic() - started < 2.5
+
+
+def test_migrate_on_an_unreachable_server_says_so_in_one_line(tmp_path: Path) -> None:
+    (tmp_path / "shop_models.py").write_text(
+        "from odm import Entity, model\n\n\n@model()\nclass Customer(Entity):\n    name: str\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "odm", "migrate", "shop_models", "--uri", "mongodb://127.0.0.1:1/x"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(root), str(tmp_path)])},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert time.monotonic() - started < 8  # 5 s and the interpreter's start
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "odm migrate: error: cannot reach MongoDB at 127.0.0.1:1 within 5 s: check that the "
+        "server is running and that the host, port and network allow the connection "
+        "(serverSelectionTimeoutMS in the URI or as a connect() option waits longer)"
+    ]
+
+
+# -- embedded:// options ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("uri", "message"),
+    [
+        ("embedded:///tmp/x?temporary=true", "names a directory and temporary=true: choose one"),
+        ("embedded://?temporary=maybe", "temporary='maybe' in 'embedded://?temporary=maybe'"),
+        ("embedded://?tempoary=true", "unknown option 'tempoary'"),
+    ],
+)
+async def test_embedded_uri_mistakes_are_clear_errors(uri: str, message: str) -> None:
+    with pytest.raises(ODMError, match=re.escape(message)):
+        async with connect(uri):
             pass

@@ -18,8 +18,8 @@ import pytest_asyncio
 from pymongo.errors import OperationFailure, PyMongoError
 
 from odm import Entity, Repository
-from odm.connect import EmbeddedServer
 from odm.drivers import close_client, open_client
+from odm.embedded import EmbeddedServer
 from odm.testing import backend_label
 
 NO_FAILPOINTS = "mongomock-motor has no transactions and no failpoints"

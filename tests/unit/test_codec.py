@@ -16,7 +16,7 @@ from bson import Binary, Decimal128, ObjectId
 from bson.codec_options import CodecOptions
 
 from odm.codec import decode, decode_many, decode_trusted, encode, encode_partial
-from odm.model import Entity, Model, model
+from odm.models import Entity, Model, model
 from odm.properties import prop
 
 UTC = dt.UTC

@@ -4,21 +4,19 @@ import datetime as dt
 import decimal
 import enum
 import uuid
+from collections.abc import Iterator
 from typing import Any, Literal
 
 import pydantic
 import pytest
 from bson import Binary, Decimal128, ObjectId
 
-from odm.definitions import (
-    build_model_from_instance,
-    define_model,
-    model_definition,
-    registered_models,
-)
+from odm.definition_export import model_definition
+from odm.definitions import ModelRegistry, default_registry, define_model, registered_models
 from odm.errors import ModelDefinitionError
+from odm.inference import build_model_from_instance
 from odm.metadata import ModelMeta, PropertyMeta
-from odm.model import Entity, Model, model
+from odm.models import Entity, Model, model
 from odm.properties import PropertyOptions, prop
 from odm.types import TypeInfo
 
@@ -45,6 +43,7 @@ CUSTOMER = {
         "tags": {"type": ["string"]},
         "address": {"type": "Address"},
         "password": "string",
+        "deleted": {"type": "boolean", "default": False},
     },
     "settings": {
         "strict": "filter",
@@ -66,6 +65,14 @@ def props(cls: type[Model]) -> dict[str, PropertyMeta]:
 
 def scalar(python: type, *, nullable: bool = False) -> TypeInfo:
     return TypeInfo("scalar", nullable, python=python)
+
+
+@pytest.fixture(autouse=True)
+def fresh_default_registry() -> Iterator[None]:
+    """Each test starts with an empty default registry (and leaves one)."""
+    default_registry.clear()
+    yield
+    default_registry.clear()
 
 
 @pytest.fixture
@@ -94,7 +101,7 @@ def test_spec_example_builds_an_entity_with_its_settings(address: type[Model]) -
 def test_spec_example_properties_are_mapped(address: type[Model]) -> None:
     customer = define_model(CUSTOMER)
     p = props(customer)
-    assert list(p) == ["id", "email", "created", "tags", "address", "password"]
+    assert list(p) == ["id", "email", "created", "tags", "address", "password", "deleted"]
     assert meta(customer).id is p["id"]
     assert p["id"].field_name == "_id"
     assert p["id"].options == PropertyOptions(id=True, generated=True)
@@ -130,6 +137,7 @@ def test_spec_example_instances_behave(address: type[Model]) -> None:
         "created": dt.datetime(2024, 5, 1, tzinfo=dt.UTC),
         "tags": None,
         "address": {"street": "1 Main St", "city": "Paris", "zip_code": "75001"},
+        "deleted": False,
     }
     assert isinstance(customer(email="x@y.z").created, dt.datetime)
     with pytest.raises(pydantic.ValidationError):
@@ -141,8 +149,56 @@ def test_defined_models_are_registered_by_name() -> None:
     assert registered_models()["RegisteredThing"] is first
     holder = define_model({"name": "RegisteredHolder", "properties": {"t": "RegisteredThing"}})
     assert props(holder)["t"].type.model is first
-    second = define_model({"name": "RegisteredThing", "properties": {"b": "string"}})
+    again = define_model({"name": "RegisteredThing", "properties": {"a": "string"}})
+    assert again is first  # the same definition: the class it gave before
+    with pytest.raises(ModelDefinitionError, match="RegisteredThing: another model of that"):
+        define_model({"name": "RegisteredThing", "properties": {"b": "string"}})
+    assert registered_models()["RegisteredThing"] is first  # refused: nothing replaced
+    second = define_model({"name": "RegisteredThing", "properties": {"b": "string"}}, replace=True)
     assert registered_models()["RegisteredThing"] is second
+    assert props(holder)["t"].type.model is first  # a class already built keeps its own
+
+
+def test_a_separate_registry_is_a_separate_namespace() -> None:
+    ours, theirs = ModelRegistry(), ModelRegistry()
+    mine = define_model({"name": "Tenant", "properties": {"a": "string"}}, registry=ours)
+    other = define_model({"name": "Tenant", "properties": {"b": "integer"}}, registry=theirs)
+    assert ours.get("Tenant") is mine and theirs.get("Tenant") is other
+    assert "Tenant" not in registered_models()  # the default registry is untouched
+    holder = define_model({"name": "Holder", "properties": {"t": "Tenant"}}, registry=theirs)
+    assert props(holder)["t"].type.model is other
+    with pytest.raises(ModelDefinitionError, match="unknown type 'Tenant'"):
+        define_model({"name": "Holder", "properties": {"t": "Tenant"}})
+    assert registered_models(ours) == {"Tenant": mine}
+
+
+def test_clear_forgets_the_registered_models() -> None:
+    registry = ModelRegistry()
+    define_model({"name": "Gone", "properties": {"a": "string"}}, registry=registry)
+    registry.clear()
+    assert len(registry) == 0 and registry.get("Gone") is None
+    again = define_model({"name": "Gone", "properties": {"b": "string"}}, registry=registry)
+    assert registry.get("Gone") is again
+
+
+def test_nested_definitions_are_registered_and_refused_like_top_level_ones() -> None:
+    definition = {
+        "name": "Outer",
+        "properties": {"inner": "Inner"},
+        "models": {"Inner": {"name": "Inner", "properties": {"x": "integer"}}},
+    }
+    registry = ModelRegistry()
+    outer = define_model(definition, registry=registry)
+    assert props(outer)["inner"].type.model is registry.get("Inner")
+    inner = registry.get("Inner")
+    assert (
+        props(define_model({**definition, "name": "Outer2"}, registry=registry))["inner"].type.model
+        is inner
+    )
+    changed = {"Inner": {"name": "Inner", "properties": {"x": "string"}}}
+    with pytest.raises(ModelDefinitionError, match="Inner: another model of that name"):
+        define_model({**definition, "name": "Outer3", "models": changed}, registry=registry)
+    assert registry.get("Outer3") is None and registry.get("Inner") is inner
 
 
 def test_models_mapping_is_searched_before_the_registry() -> None:
@@ -677,6 +733,7 @@ def test_model_definition_of_a_defined_model_gives_the_definition_back(
             "tags": {"type": ["string"]},
             "address": {"type": "Address"},
             "password": {"type": "string"},
+            "deleted": {"type": "boolean", "default": False},
         },
         "settings": {
             "strict": "filter",
@@ -687,7 +744,7 @@ def test_model_definition_of_a_defined_model_gives_the_definition_back(
         },
     }
     assert model_definition(define_model(CUSTOMER)) == expected
-    assert model_definition(define_model(expected)) == expected
+    assert model_definition(define_model(expected, replace=True)) == expected
     assert model_definition(address) == ADDRESS
 
 
@@ -766,7 +823,7 @@ def test_model_definition_round_trips_every_option() -> None:
     }
     cls = define_model(definition)
     assert model_definition(cls) == definition
-    assert model_definition(define_model(model_definition(cls))) == definition
+    assert model_definition(define_model(model_definition(cls), replace=True)) == definition
 
 
 def test_class_round_trips_through_its_definition(address: type[Model]) -> None:

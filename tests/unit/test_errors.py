@@ -13,7 +13,7 @@ from odm.errors import (
     ODMError,
     ValidationError,
 )
-from odm.model import Model
+from odm.models import Model
 from odm.properties import prop
 
 

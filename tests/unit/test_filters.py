@@ -24,7 +24,7 @@ from odm.filters import (
     translate_where,
 )
 from odm.metadata import ModelMeta
-from odm.model import Entity, Model, model
+from odm.models import Entity, Model, model
 from odm.properties import prop
 
 OID = "0123456789abcdef01234567"

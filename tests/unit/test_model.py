@@ -14,9 +14,13 @@ from bson import Binary, ObjectId
 from pydantic import TypeAdapter
 
 from odm.codec import decode, decode_trusted, encode
+from odm.definition_export import model_definition
+from odm.definitions import ModelRegistry, define_model
 from odm.errors import ModelDefinitionError, ValidationError
-from odm.model import Entity, Model, model
-from odm.properties import prop
+from odm.indexes import declared_indexes
+from odm.models import Entity, Model, model
+from odm.properties import GENERATORS, prop
+from odm.schema import get_json_schema
 
 
 @model()
@@ -66,30 +70,37 @@ def codes_of(cls: type[Model], data: dict[str, Any], **kwargs: Any) -> list[tupl
 
 
 def test_model_settings_are_recorded_on_the_class() -> None:
-    settings = Customer.__odm__.settings
-    assert settings.name == "Customer"
-    assert settings.description == "A shop customer"
-    assert settings.collection == "customers"
-    assert settings.strict == "filter"
-    assert settings.hidden_properties == ("password",)
-    assert settings.force_id is True
-    assert settings.scope == {"where": {"deleted": False}, "limit": 100}
-    assert settings.indexes == {"city_created": {"keys": {"address.city": 1, "created": -1}}}
+    definition = model_definition(Customer)
+    assert definition["name"] == "Customer"
+    assert definition["settings"] == {
+        "strict": "filter",
+        "hiddenProperties": ["password"],
+        "scope": {"where": {"deleted": False}, "limit": 100},
+        "indexes": {"city_created": {"keys": {"address.city": 1, "created": -1}}},
+        "mongodb": {"collection": "customers"},
+    }
+    schema = get_json_schema(Customer)
+    assert (schema["title"], schema["description"]) == ("Customer", "A shop customer")
+    assert Customer.odm_meta().collection == "customers"
+    # strict="filter": an unknown property is dropped; force_id: a given id is refused
+    assert "nope" not in Customer.validate_input({"email": "a@b.co", "name": "Al", "nope": 1})
+    assert codes_of(Customer, {"email": "a@b.co", "name": "Al", "id": str(ObjectId())}) == [
+        ("id", "absence")
+    ]
 
 
 def test_settings_defaults_without_decorator() -> None:
     class Plain(Entity):
         label: str
 
-    settings = Plain.__odm__.settings
-    assert settings.name == "Plain"
-    assert settings.description is None
-    assert settings.strict is True
-    assert settings.hidden_properties == ()
-    assert settings.force_id is True
-    assert settings.scope is None
-    assert settings.indexes == {}
-    assert Plain.__odm__.collection == "Plain"
+    assert "settings" not in model_definition(Plain)  # every setting at its default
+    schema = get_json_schema(Plain)
+    assert (schema["title"], schema.get("description")) == ("Plain", None)
+    assert schema["additionalProperties"] is False  # strict=True
+    assert codes_of(Plain, {"label": "a", "nope": 1}) == [("nope", "unknown-property")]
+    assert codes_of(Plain, {"label": "a", "id": str(ObjectId())}) == [("id", "absence")]
+    assert Plain(label="a").to_json() == {"id": None, "label": "a"}  # nothing hidden
+    assert Plain.odm_meta().collection == "Plain"
 
 
 def test_collection_defaults_to_the_model_name() -> None:
@@ -97,9 +108,9 @@ def test_collection_defaults_to_the_model_name() -> None:
     class PersonRecord(Entity):
         label: str
 
-    assert PersonRecord.__odm__.name == "Person"
-    assert PersonRecord.__odm__.settings.collection is None
-    assert PersonRecord.__odm__.collection == "Person"
+    assert model_definition(PersonRecord)["name"] == "Person"
+    assert "settings" not in model_definition(PersonRecord)  # no collection given
+    assert PersonRecord.odm_meta().collection == "Person"
 
 
 def test_model_name_is_the_json_schema_title() -> None:
@@ -112,12 +123,15 @@ def test_model_name_is_the_json_schema_title() -> None:
 
 
 def test_decorator_settings_keep_the_property_declarations() -> None:
-    # @model() compiles the class a second time; the prop() options must survive it.
-    meta = Customer.__odm__
-    assert meta.properties["created"].field_name == "createdAt"
-    assert meta.id is meta.properties["id"]
-    assert meta.id.generated is True
-    assert Address.__odm__.properties["zip_code"].field_name == "zip"
+    # @model(...) compiles the class again with its settings; the prop() options survive.
+    customer = Customer(
+        email="a@b.co", name="Al", address={"street": "s", "city": "c", "zip_code": "1"}
+    )
+    doc = encode(customer)
+    assert "_id" not in doc and customer.id is None  # the generated id, unset until stored
+    assert doc["createdAt"] == customer.created
+    assert doc["address"] == {"street": "s", "city": "c", "zip": "1"}
+    assert len(customer.token) == 36
 
 
 def test_settings_are_inherited_and_replaced_by_the_subclass() -> None:
@@ -132,15 +146,17 @@ def test_settings_are_inherited_and_replaced_by_the_subclass() -> None:
     class Kid(Base):
         pass
 
-    assert Child.__odm__.settings.strict is False
-    assert Child.__odm__.settings.force_id is False
-    assert Child.__odm__.settings.scope == {"limit": 5}
-    assert Child.__odm__.collection == "base_things"
-    assert Child.__odm__.name == "Child"
-    assert Kid.__odm__.settings.strict == "filter"
-    assert Kid.__odm__.settings.force_id is True
-    assert Kid.__odm__.settings.scope == {"limit": 9}
-    assert Kid.__odm__.collection == "kids"
+    assert model_definition(Child)["name"] == "Child"
+    assert "settings" not in model_definition(Child)  # all inherited from Base
+    assert Child.odm_meta().settings.scope == {"limit": 5}
+    assert Child.validate_input({"label": "a", "id": str(ObjectId()), "more": 1})["more"] == 1
+    assert model_definition(Kid)["settings"] == {
+        "strict": "filter",
+        "scope": {"limit": 9},
+        "mongodb": {"collection": "kids"},
+    }
+    assert codes_of(Kid, {"label": "a", "id": str(ObjectId())}) == [("id", "absence")]
+    assert (Child.odm_meta().collection, Kid.odm_meta().collection) == ("base_things", "kids")
     assert Kid.model_config["extra"] == "ignore"
     assert Child.model_config["extra"] == "allow"
     assert Base.model_config["extra"] == "allow"
@@ -161,13 +177,11 @@ def test_hidden_properties_and_indexes_are_unions_in_subclasses() -> None:
         pass
 
     for cls in (Child, Grandchild):
-        settings = cls.__odm__.settings
-        assert set(settings.hidden_properties) == {"secret", "pin"}
-        assert settings.indexes == {
-            "by_label": {"keys": {"label": 1}},
-            "by_pin": {"keys": {"pin": 1}},
-        }
-        assert cls.__odm__.hidden == {"secret", "pin"}
+        assert [index.name for index in declared_indexes(cls.odm_meta())] == [
+            "by_label",
+            "by_pin",
+        ]
+        assert set(get_json_schema(cls)["properties"]) == {"id", "label"}
         obj = cls(label="x", secret="s", pin="1234")
         assert obj.to_json() == {"id": None, "label": "x"}
     assert Base(label="x", secret="s", pin="1").to_json() == {"id": None, "label": "x", "pin": "1"}
@@ -177,9 +191,8 @@ def test_subclass_inherits_property_options() -> None:
     class Child(Customer):
         nickname: str | None = None
 
-    meta = Child.__odm__
-    assert meta.properties["created"].field_name == "createdAt"
-    assert meta.id is not None and meta.id.name == "id" and meta.id.generated
+    oid = ObjectId()
+    assert encode(Child(id=str(oid), email="a@b.co", name="Al"))["_id"] == oid
     child = Child(email="a@b.co", name="Al", password="pw", nickname="al")
     doc = encode(child)
     assert "createdAt" in doc
@@ -336,8 +349,7 @@ def test_nullable_false_refuses_none_even_when_the_type_allows_it() -> None:
             "value": None,
         }
     ]
-    assert Thing.__odm__.properties["nick"].nullable is False
-    assert Thing.__odm__.properties["other"].nullable is True
+    assert get_json_schema(Thing)["properties"]["other"] == {"type": ["string", "null"]}
 
 
 def test_hidden_option_hides_like_hidden_properties() -> None:
@@ -346,7 +358,8 @@ def test_hidden_option_hides_like_hidden_properties() -> None:
         secret: str = prop(hidden=True)
 
     thing = Thing(label="a", secret="s")
-    assert Thing.__odm__.hidden == {"secret"}
+    assert "secret" not in get_json_schema(Thing)["properties"]
+    assert "secret" not in thing.model_dump() and "secret" not in thing.model_dump_json()
     assert thing.secret == "s"
     assert thing.to_json() == {"label": "a"}
     assert encode(thing) == {"label": "a", "secret": "s"}
@@ -366,12 +379,11 @@ def test_index_and_unique_are_recorded() -> None:
         city: str = prop(index=True)
         other: str = ""
 
-    props = Thing.__odm__.properties
-    assert props["email"].options.index == {"unique": True, "sparse": True}
-    assert props["code"].options.unique is True
-    assert props["city"].options.index is True
-    assert props["other"].options.index is None
-    assert props["other"].options.unique is False
+    properties = model_definition(Thing)["properties"]
+    assert properties["email"]["index"] == {"unique": True, "sparse": True}
+    assert properties["code"]["unique"] is True
+    assert properties["city"]["index"] is True
+    assert "index" not in properties["other"] and "unique" not in properties["other"]
 
 
 def test_description_as_string_or_list_joined_with_spaces() -> None:
@@ -381,7 +393,7 @@ def test_description_as_string_or_list_joined_with_spaces() -> None:
 
     assert Thing.model_fields["one"].description == "a single line"
     assert Thing.model_fields["many"].description == "first part, second part"
-    assert Thing.__odm__.properties["many"].options.description == "first part, second part"
+    assert model_definition(Thing)["properties"]["many"]["description"] == "first part, second part"
     schema = Thing.model_json_schema()
     assert schema["properties"]["many"]["description"] == "first part, second part"
 
@@ -567,11 +579,11 @@ def test_entity_without_declared_id_gets_a_generated_str_id() -> None:
     class Note(Entity):
         text: str
 
-    meta = Note.__odm__
-    assert meta.id is not None
-    assert meta.id.name == "id"
-    assert meta.id.field_name == "_id"
-    assert meta.id.generated is True
+    assert model_definition(Note)["properties"]["id"] == {
+        "type": "string",
+        "id": True,
+        "generated": True,
+    }
     note = Note(text="hi")
     assert note.id is None
     assert note.get_id() is None
@@ -630,7 +642,7 @@ def test_non_generated_id_without_default_is_required() -> None:
         id: str = prop(id=True)
         label: str = ""
 
-    assert ByText.__odm__.properties["id"].has_default is False
+    assert "id" in get_json_schema(ByText)["required"]
     assert details_of(ByText, {"label": "x"}) == [
         {"path": "id", "code": "presence", "message": "ByText.id: is required", "value": None}
     ]
@@ -642,8 +654,11 @@ def test_plain_id_annotation_on_an_entity_is_the_id_and_required() -> None:
         id: int
         label: str = ""
 
-    assert ByNumber.__odm__.id is ByNumber.__odm__.properties["id"]
-    assert ByNumber.__odm__.id.generated is False
+    assert model_definition(ByNumber)["properties"]["id"] == {
+        "type": "integer",
+        "id": True,
+    }
+    assert ByNumber(id=3).get_id() == 3
     assert encode(ByNumber(id=3)) == {"_id": 3, "label": ""}
     assert codes_of(ByNumber, {}) == [("id", "presence")]
 
@@ -738,6 +753,22 @@ def test_generators_run_again_after_loading() -> None:
 # --- declaration errors (§2.3) --------------------------------------------------------------
 
 
+@pytest.mark.parametrize("default_fn", sorted(GENERATORS))
+def test_every_generator_of_the_table_works_in_prop_and_in_definitions(default_fn: str) -> None:
+    class Thing(Model):
+        text: str = prop(default_fn=default_fn)
+
+    defined = define_model(
+        {
+            "name": f"Gen_{default_fn}",
+            "properties": {"text": {"type": "any", "defaultFn": default_fn}},
+        },
+        registry=ModelRegistry(),
+    )
+    assert Thing().text is not None and defined().text is not None  # type: ignore[attr-defined]
+    assert model_definition(defined)["properties"]["text"]["defaultFn"] == default_fn
+
+
 def test_unknown_default_fn_is_a_definition_error() -> None:
     with pytest.raises(ModelDefinitionError, match="unknown default_fn 'uuid5'"):
 
@@ -820,6 +851,78 @@ def test_unknown_model_setting_is_a_definition_error() -> None:
         @model(hidden=["x"])
         class Thing(Model):
             x: str
+
+
+def test_unknown_prop_option_is_a_definition_error() -> None:
+    with pytest.raises(
+        ModelDefinitionError, match=r"Thing.email: unknown prop\(\) option\(s\) \['uniqe'\]"
+    ):
+
+        class Thing(Entity):
+            email: str = prop(uniqe=True)  # type: ignore[call-arg]
+
+
+def test_pydantic_field_options_prop_passes_on_are_enforced() -> None:
+    class Thing(Model):
+        size: int = prop(0, ge=0, title="Size")
+        code: str = prop("", max_length=3)
+
+    assert Thing.model_json_schema()["properties"]["size"]["title"] == "Size"
+    assert [d["path"] for d in details_of(Thing, {"size": -1, "code": "abcd"})] == ["size", "code"]
+
+
+@pytest.mark.parametrize(
+    ("scope", "message"),
+    [
+        ({"where": {"nope": 1}}, r"scope\.where\.nope: Thing has no property 'nope'"),
+        ({"where": {"size": {"gt": "big"}}}, r"scope\.where\.size\.gt: .*not a valid"),
+        ({"where": {"size": {"between": 3}}}, r"scope\.where\.size\.between"),
+        ({"order": "nope DESC"}, r"scope\.order"),
+        ({"fields": ["nope"]}, r"scope\.fields"),
+        ({"limit": 0}, r"scope\.limit"),
+        ({"wher": {}}, r"unknown filter key 'wher'"),
+    ],
+)
+def test_bad_scope_is_a_definition_error_when_the_class_is_created(
+    scope: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(
+        ModelDefinitionError, match=r"Thing: the default scope is not valid: .*" + message
+    ):
+
+        @model(scope=scope)
+        class Thing(Entity):
+            size: int = 0
+
+
+def test_scope_is_checked_once_forward_references_resolve() -> None:
+    @model(scope={"where": {"part.weight": {"gt": 1}}})
+    class Crate(Entity):
+        part: Part | None = None  # not defined yet: the scope waits for it
+
+    class Part(Model):
+        weight: int = prop(field_name="w")
+
+    with pytest.raises(ModelDefinitionError, match="Box: the default scope is not valid"):
+
+        @model(scope={"where": {"part.height": 1}})
+        class Box(Entity):
+            part: Part | None = None
+
+    Crate.model_rebuild()
+    assert Crate.model_validate({"part": {"weight": 3}}).part == Part(weight=3)
+
+
+def test_bad_scope_on_a_forward_reference_fails_when_the_class_is_completed() -> None:
+    @model(scope={"where": {"item.height": 1}})
+    class Tray(Entity):
+        item: Item | None = None
+
+    class Item(Model):
+        weight: int = 0
+
+    with pytest.raises(ModelDefinitionError, match="Tray: the default scope is not valid"):
+        Tray.model_rebuild()
 
 
 @pytest.mark.parametrize("strict", ["yes", None, 1.5, "FILTER"])

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import pkgutil
+import types
 
 import odm
 
@@ -33,18 +35,34 @@ def test_all_is_exactly_the_public_list() -> None:
     assert len(odm.__all__) == len(set(odm.__all__))
 
 
-def test_every_public_name_imports() -> None:
-    module = importlib.import_module("odm")
+def test_every_public_name_is_the_object_its_module_defines() -> None:
     for name in odm.__all__:
-        assert getattr(module, name) is not None
+        value = getattr(odm, name)
+        module_name = value.__module__
+        assert module_name.startswith("odm."), (name, module_name)
+        assert value.__name__ == name
+        assert getattr(importlib.import_module(module_name), name) is value, name
+        assert value.__doc__, f"odm.{name} has no docstring"
     namespace: dict[str, object] = {}
     exec("from odm import *", namespace)
     assert set(namespace) - {"__builtins__"} == set(odm.__all__)
 
 
+def test_no_submodule_is_shadowed_by_a_package_attribute() -> None:
+    shadowed = set()
+    for info in pkgutil.iter_modules(odm.__path__):
+        module = importlib.import_module(f"odm.{info.name}")
+        if getattr(odm, info.name, module) is not module:
+            shadowed.add(info.name)
+    assert shadowed == set()
+    assert importlib.import_module("odm.models").Model is odm.Model
+    assert odm.model is importlib.import_module("odm.models").model
+    assert not isinstance(odm.model, types.ModuleType)
+
+
 def test_public_names_are_the_model_layer_objects() -> None:
     from odm.errors import ODMError, ValidationError
-    from odm.model import Entity, Model, model
+    from odm.models import Entity, Model, model
     from odm.properties import prop
 
     assert odm.Model is Model

@@ -10,8 +10,9 @@ import pytest
 from bson import ObjectId
 from pydantic import BaseModel, Field
 
+from odm.definition_export import model_definition
 from odm.errors import ModelDefinitionError
-from odm.model import Entity, Model, model
+from odm.models import Entity, Model, model
 from odm.properties import prop
 from odm.schema import get_json_schema
 
@@ -453,4 +454,4 @@ def test_schema_is_a_fresh_dict_each_call() -> None:
     second = get_json_schema(Customer)
     assert second["properties"]["email"]["format"] == "email"
     assert second["definitions"]["Address"]["title"] == "Address"
-    assert Customer.__odm__.properties["email"].options.json_schema == {"format": "email"}
+    assert model_definition(Customer)["properties"]["email"]["jsonSchema"] == {"format": "email"}

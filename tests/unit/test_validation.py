@@ -10,7 +10,7 @@ import pytest
 from bson import ObjectId
 
 from odm.errors import ValidationError
-from odm.model import Entity, Model, model
+from odm.models import Entity, Model, model
 from odm.properties import prop
 from odm.validation import validate_create, validate_replace, validate_update
 

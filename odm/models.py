@@ -1,14 +1,25 @@
-"""``Model``, ``Entity`` and ``@model``: declaring models and what an instance does."""
+"""``Model``, ``Entity`` and ``@model``: declaring models and what an instance does.
+
+A class is compiled (:func:`odm.metadata.compile_model`) when it is created, when
+``@model(...)`` gives it settings and when pydantic resolves its forward references;
+each time its index declarations and default scope are checked here, against the
+finished class, so a bad declaration fails where it is written.
+"""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, Unpack
 
 from pydantic import BaseModel, ConfigDict
+from pydantic_core import to_jsonable_python
 
-from .indexes.declaration import declared_indexes
-from .metadata import ModelMeta, compile_model, meta_of
+from .errors import InvalidFilterError, ModelDefinitionError
+from .filters import scope_defaults, translate_filter
+from .indexes import declared_indexes
+from .metadata import ModelMeta, ModelSettingsDict, compile_model, meta_of
+from .validation import validate_input
 
 __all__ = ["Entity", "Model", "model"]
 
@@ -16,10 +27,45 @@ M = TypeVar("M", bound="type[Model]")
 Mode = Literal["create", "replace", "update"]
 
 
-def _compile(cls: type[Model], *, is_entity: bool, declared: Mapping[str, Any]) -> None:
-    meta = compile_model(cls, is_entity=is_entity, declared=declared)
-    if is_entity:
-        declared_indexes(meta)  # index declaration errors surface when the class is created
+def _compile(
+    cls: type[Model], declared: Mapping[str, Any], *, namespace: Mapping[str, Any] | None = None
+) -> ModelMeta:
+    """Compile ``cls`` and check what needs the finished class: its indexes and scope."""
+    meta = compile_model(cls, is_entity=cls.__odm_entity__, declared=declared)
+    if meta.complete:
+        if namespace is not None:
+            _complete_embedded(meta, namespace)
+        if cls.__pydantic_complete__:
+            # odm's rewritten fields replace the ones pydantic built the schema with
+            cls.model_rebuild(force=True, _parent_namespace_depth=0, _types_namespace=namespace)
+        if meta.is_entity:
+            declared_indexes(meta)
+        _check_scope(meta)
+    return meta
+
+
+def _complete_embedded(meta: ModelMeta, namespace: Mapping[str, Any]) -> None:
+    """Resolve the embedded models still waiting for names in the namespace that just
+    completed ``meta``'s class, so its schema embeds their odm fields, not pydantic's."""
+    for prop in meta.properties.values():
+        for nested in prop.type.models:
+            if issubclass(nested, Model) and not nested.odm_meta().complete:
+                nested.model_rebuild(
+                    raise_errors=False, _parent_namespace_depth=0, _types_namespace=namespace
+                )
+
+
+def _check_scope(meta: ModelMeta) -> None:
+    scope = meta.settings.scope
+    if not scope:
+        return
+    try:
+        translate_filter(meta, None, scope=scope)
+        scope_defaults(meta, scope)
+    except InvalidFilterError as error:
+        raise ModelDefinitionError(
+            f"{meta.name}: the default scope is not valid: {error}"
+        ) from error
 
 
 class Model(BaseModel):
@@ -41,14 +87,12 @@ class Model(BaseModel):
     if TYPE_CHECKING:
         __odm__: ClassVar[ModelMeta]
 
-    __odm_declared__: ClassVar[Mapping[str, Any]] = {}
     __odm_entity__: ClassVar[bool] = False
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
-        cls.__odm_declared__ = {}
-        _compile(cls, is_entity=cls.__odm_entity__, declared={})
+        _compile(cls, {})
 
     @classmethod
     def model_rebuild(
@@ -57,20 +101,23 @@ class Model(BaseModel):
         force: bool = False,
         raise_errors: bool = True,
         _parent_namespace_depth: int = 2,
-        _types_namespace: Any = None,
+        _types_namespace: Mapping[str, Any] | None = None,
     ) -> bool | None:
-        """pydantic's ``model_rebuild``; when it resolves annotations that were forward
-        references at class creation, odm compiles the class again with the real types."""
-        incomplete = not cls.__pydantic_fields_complete__
-        depth = _parent_namespace_depth + 1 if _parent_namespace_depth > 0 else 0
+        """pydantic's ``model_rebuild``, names resolved in the caller's namespace as
+        pydantic does; when it resolves annotations that were forward references at class
+        creation, odm compiles the class again with the real types."""
+        if _types_namespace is None and _parent_namespace_depth > 0:
+            # pydantic's depth counts from its own frame; this override adds one
+            _types_namespace = dict(sys._getframe(_parent_namespace_depth - 1).f_locals)
+        before = meta_of(cls)
         result = super().model_rebuild(
             force=force,
             raise_errors=raise_errors,
-            _parent_namespace_depth=depth,
+            _parent_namespace_depth=0,
             _types_namespace=_types_namespace,
         )
-        if incomplete and cls.__pydantic_fields_complete__:
-            _compile(cls, is_entity=cls.__odm_entity__, declared=cls.__odm_declared__)
+        if before is not None and not before.complete:  # again, with what pydantic resolved
+            _compile(cls, before.declared, namespace=_types_namespace)
         return result
 
     @classmethod
@@ -115,8 +162,6 @@ class Model(BaseModel):
         >>> Customer.validate_input({"email": "a@b.co", "name": "Al"})["token"]
         '2b0c...'
         """
-        from .validation import validate_input
-
         return validate_input(cls, data, mode=mode, scope=scope)
 
 
@@ -140,8 +185,6 @@ def _plain(value: Any) -> Any:
 
 
 def _json(value: Any) -> Any:
-    from pydantic_core import to_jsonable_python
-
     if isinstance(value, Model):
         return value.to_json(include_hidden=True)
     if isinstance(value, list | tuple | set):
@@ -186,8 +229,10 @@ class Entity(Model):
         return object.__hash__(self) if mine is None else hash((type(self), mine))
 
 
-def model(**settings: Any) -> Callable[[M], M]:
-    """Record model settings on a class (see SPEC §2.2).
+def model(**settings: Unpack[ModelSettingsDict]) -> Callable[[M], M]:
+    """Record model settings on a class; a subclass inherits them (its own setting
+    replaces the parent's, except ``hidden_properties`` and ``indexes``, which are
+    unions). Unknown settings raise ``ModelDefinitionError``.
 
     >>> @model(collection="customers", strict="filter", hidden_properties=["password"])
     ... class Customer(Entity):
@@ -198,8 +243,8 @@ def model(**settings: Any) -> Callable[[M], M]:
     def decorate(cls: M) -> M:
         if not (isinstance(cls, type) and issubclass(cls, Model)):
             raise TypeError("@model() decorates subclasses of odm.Model or odm.Entity")
-        cls.__odm_declared__ = dict(settings)
-        _compile(cls, is_entity=cls.__odm_entity__, declared=settings)
+        if settings:  # the class was compiled with its inherited settings when created
+            _compile(cls, dict(settings))
         return cls
 
     return decorate
