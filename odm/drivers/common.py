@@ -19,7 +19,7 @@ import sys
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, ClassVar, NoReturn
+from typing import Any, ClassVar, NoReturn, Unpack
 
 from bson import ObjectId
 from pymongo import ReturnDocument
@@ -27,7 +27,7 @@ from pymongo.errors import BulkWriteError, CollectionInvalid, OperationFailure, 
 
 from odm.errors import DuplicateKeyError, ODMError
 
-from .interface import Database, Document, FieldNames, Session, SortSpec
+from .interface import Database, Document, FieldNames, ReadOptions, Session, SortSpec
 
 __all__ = [
     "CLIENT_DEFAULTS",
@@ -241,35 +241,28 @@ class ServerCollection:
     # -- reads --------------------------------------------------------------------------
 
     def _cursor(
-        self,
-        query: Mapping[str, Any],
-        projection: Mapping[str, Any] | None,
-        sort: SortSpec | None,
-        skip: int,
-        limit: int,
-        batch_size: int | None,
-        session: Session | None,
+        self, query: Mapping[str, Any], batch_size: int | None, options: ReadOptions
     ) -> Any:
-        options: dict[str, Any] = {"skip": skip, "limit": limit, **_session_option(session)}
-        if sort:
-            options["sort"] = list(sort)
+        sent: dict[str, Any] = {
+            "skip": options.get("skip", 0),
+            "limit": options.get("limit", 0),
+            **_session_option(options.get("session")),
+        }
+        if options.get("sort"):
+            sent["sort"] = list(options["sort"] or ())
         if batch_size is not None:
-            options["batch_size"] = batch_size
-        return self._driver.find(query, projection or None, **options)
+            sent["batch_size"] = batch_size
+        return self._driver.find(query, options.get("projection") or None, **sent)
 
     async def find(
         self,
         query: Mapping[str, Any],
         *,
-        projection: Mapping[str, Any] | None = None,
-        sort: SortSpec | None = None,
-        skip: int = 0,
-        limit: int = 0,
         batch_size: int | None = None,
-        session: Session | None = None,
+        **options: Unpack[ReadOptions],
     ) -> AsyncIterator[Document]:
         """Stream the matching documents with the driver's cursor (never all in memory)."""
-        cursor = self._cursor(query, projection, sort, skip, limit, batch_size, session)
+        cursor = self._cursor(query, batch_size, options)
         try:
             async for document in cursor:
                 yield document
@@ -277,19 +270,11 @@ class ServerCollection:
             await resolve(cursor.close())
 
     async def find_all(
-        self,
-        query: Mapping[str, Any],
-        *,
-        projection: Mapping[str, Any] | None = None,
-        sort: SortSpec | None = None,
-        skip: int = 0,
-        limit: int = 0,
-        session: Session | None = None,
+        self, query: Mapping[str, Any], **options: Unpack[ReadOptions]
     ) -> list[Document]:
         """Every matching document as one list, read by the driver's own ``to_list``
         (no await per document)."""
-        cursor = self._cursor(query, projection, sort, skip, limit, None, session)
-        documents: list[Document] = await cursor.to_list(None)
+        documents: list[Document] = await self._cursor(query, None, options).to_list(None)
         return documents
 
     async def find_one(

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypedDict, Unpack, runtime_checkable
 
 #: A BSON-ready document, as the drivers take and return it.
 Document = dict[str, Any]
@@ -62,6 +62,17 @@ class FieldNames(Protocol):
     def property_path(self, field_path: str) -> str:
         """The property path stored at ``field_path`` (``"mail"`` -> ``"email"``)."""
         ...
+
+
+class ReadOptions(TypedDict, total=False):
+    """What a read returns (``projection``), in which order (``sort``), which slice
+    (``skip``; ``limit``, 0 for all) and in which ``session``."""
+
+    projection: Mapping[str, Any] | None
+    sort: SortSpec | None
+    skip: int
+    limit: int
+    session: Session | None
 
 
 class Collection(Protocol):
@@ -130,23 +141,12 @@ class Collection(Protocol):
         self,
         query: Mapping[str, Any],
         *,
-        projection: Mapping[str, Any] | None = None,
-        sort: SortSpec | None = None,
-        skip: int = 0,
-        limit: int = 0,
         batch_size: int | None = None,
-        session: Session | None = None,
+        **options: Unpack[ReadOptions],
     ) -> AsyncIterator[Document]: ...
 
     async def find_all(
-        self,
-        query: Mapping[str, Any],
-        *,
-        projection: Mapping[str, Any] | None = None,
-        sort: SortSpec | None = None,
-        skip: int = 0,
-        limit: int = 0,
-        session: Session | None = None,
+        self, query: Mapping[str, Any], **options: Unpack[ReadOptions]
     ) -> list[Document]: ...
 
     async def find_one(
