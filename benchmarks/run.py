@@ -124,7 +124,7 @@ FLAT_MEMORY_GROWTH = 1.2
 
 @dataclass(frozen=True)
 class Target:
-    """One performance target of SPEC §11."""
+    """One performance target of odm (met or missed in a report)."""
 
     id: str
     description: str
@@ -766,7 +766,7 @@ def _environment(config: Config, duration: float) -> dict[str, Any]:
 
 
 def evaluate_targets(results: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Each SPEC §11 target with the measured figure and whether it is met (None when
+    """Each performance target with the measured figure and whether it is met (None when
     it was not measured in this run).
 
     Codec targets are judged on the codec's own cost (collector paused); the figure with
@@ -875,7 +875,7 @@ def render_markdown(results: Mapping[str, Any]) -> str:
         "running. End-to-end tasks run with it on; client CPU is this process's CPU time "
         "(the server's work left out).",
         "",
-        "## Targets (SPEC §11)",
+        "## Targets",
         "",
         "| target | goal | measured | |",
         "|---|---|---|---|",
@@ -1001,7 +1001,7 @@ def _chart(results: Mapping[str, Any], path: Path) -> bool:
         axis.set_visible(False)
     figure.suptitle(
         f"odm benchmarks: time as a multiple of the baseline (lower is better; dashed: "
-        f"SPEC §11 targets), medians of {results['meta']['rounds']} rounds",
+        f"targets), medians of {results['meta']['rounds']} rounds",
         fontsize=11,
     )
     figure.tight_layout()

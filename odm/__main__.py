@@ -2,8 +2,11 @@
 
 ::
 
+    python -m odm --version
     python -m odm migrate shop.models --uri mongodb://localhost/shop
     python -m odm migrate shop.models:Customer,Order --uri "$MONGODB_URI" --drop-extra
+    python -m odm import shop.models:Customer customers.jsonl --uri "$MONGODB_URI"
+    python -m odm export shop.models:Customer --uri "$MONGODB_URI" -o customers.jsonl
 
 ``migrate`` imports each module, takes the entity classes it names (``module:Class``,
 ``module:A,B``) or all the entity classes defined in it (``module``), runs
@@ -11,6 +14,13 @@
 ``MONGODB_URI``), prints a line per collection as it goes and the report as a table.
 Exit code 0 on success (conflicts and extra indexes are reported, not errors), 1 on
 an error, with the reason on stderr.
+
+``import`` reads a JSON-lines file (one object a line), validates every line through the
+repository's create path (strict mode, enforced keywords, scope, forceId) and writes in
+batches with ``create_all``. Every line is either stored or reported on stderr with its
+line number and reasons; exit code 1 when any line was rejected. ``export`` streams the
+entities (``iterate``) to JSON lines, in ``to_json()`` shape, hidden properties left out
+unless ``--include-hidden``. Both show a progress bar on a terminal.
 """
 
 from __future__ import annotations
@@ -18,14 +28,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
+import importlib.metadata
+import json
 import os
 import sys
 from collections.abc import Sequence
 from types import ModuleType
-from typing import Any
+from typing import IO, Any
 
 from pymongo.errors import ConnectionFailure, PyMongoError
 
+from .cli.transfer import DEFAULT_BATCH_SIZE, Progress, count_lines, export_entities, import_lines
 from .connection import connect
 from .errors import ODMError
 from .indexes import MigrationReport, format_reports, migrate
@@ -39,8 +52,60 @@ class UsageError(Exception):
     """A command line odm cannot run; the message says what to change."""
 
 
+def version() -> str:
+    """odm's version: ``odm.__version__``, else the installed distribution's."""
+    import odm
+
+    declared = getattr(odm, "__version__", None)
+    if declared:
+        return str(declared)
+    for distribution in importlib.metadata.packages_distributions().get("odm", []):
+        try:
+            return importlib.metadata.version(distribution)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return "unknown (not installed)"
+
+
+class _Version(argparse.Action):
+    """``--version``: looks the version up only when asked."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any) -> None:
+        print(f"odm {version()}")
+        parser.exit()
+
+
+def _database_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--uri", help="the database URI (default: $ODM_URI, then $MONGODB_URI)")
+    command.add_argument(
+        "--driver", choices=("pymongo", "motor"), default="pymongo", help="the client to use"
+    )
+
+
+def _progress_options(command: argparse.ArgumentParser) -> None:
+    shown = command.add_mutually_exclusive_group()
+    shown.add_argument(
+        "--progress",
+        dest="bar",
+        action="store_const",
+        const=True,
+        help="draw a progress bar even when the output is not a terminal",
+    )
+    shown.add_argument(
+        "--no-progress",
+        dest="bar",
+        action="store_const",
+        const=False,
+        help="print plain progress lines even on a terminal",
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m odm", description="odm's command line")
+    parser.add_argument("--version", action=_Version, help="print odm's version and exit")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     migrate_command = commands.add_parser(
         "migrate",
@@ -54,12 +119,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="MODULE[:Class[,Class...]]",
         help="a module (all the entity classes defined in it) or some of its classes",
     )
-    migrate_command.add_argument(
-        "--uri", help="the database URI (default: $ODM_URI, then $MONGODB_URI)"
-    )
-    migrate_command.add_argument(
-        "--driver", choices=("pymongo", "motor"), default="pymongo", help="the client to use"
-    )
+    _database_options(migrate_command)
     migrate_command.add_argument(
         "--drop-extra", action="store_true", help="drop indexes that are not declared"
     )
@@ -69,6 +129,51 @@ def _parser() -> argparse.ArgumentParser:
         help="drop an index whose name or keys are declared with other options, and create it "
         "as declared",
     )
+
+    import_command = commands.add_parser(
+        "import",
+        help="import a JSON-lines file into an entity's collection",
+        description="Validate every line of a JSON-lines file through the model (strict mode, "
+        "keywords, scope, forceId) and store the valid ones in batches; report each rejected "
+        "line with its number and reasons. Exit code 1 when any line was rejected.",
+    )
+    import_command.add_argument("target", metavar="MODULE:Class", help="the entity class")
+    import_command.add_argument("file", metavar="FILE", help="the JSON-lines file (- for stdin)")
+    _database_options(import_command)
+    import_command.add_argument(
+        "--batch-size",
+        type=int,
+        default=DEFAULT_BATCH_SIZE,
+        help=f"lines written per create_all (default {DEFAULT_BATCH_SIZE})",
+    )
+    import_command.add_argument(
+        "--without-id",
+        action="store_true",
+        help="drop the id of every line, so each entity gets a new one (to import a file "
+        "exported from a model whose generated id callers may not set)",
+    )
+    _progress_options(import_command)
+
+    export_command = commands.add_parser(
+        "export",
+        help="export an entity's collection to JSON lines",
+        description="Stream the entities matching a filter to JSON lines, one to_json() object "
+        "a line; hidden properties are left out unless --include-hidden.",
+    )
+    export_command.add_argument("target", metavar="MODULE:Class", help="the entity class")
+    _database_options(export_command)
+    export_command.add_argument(
+        "--filter",
+        metavar="JSON",
+        help='a filter, as for find: \'{"where": {"status": "active"}, "order": "name ASC"}\'',
+    )
+    export_command.add_argument(
+        "--include-hidden", action="store_true", help="include the hidden properties"
+    )
+    export_command.add_argument(
+        "-o", "--output", metavar="FILE", help="write to FILE (default: standard output)"
+    )
+    _progress_options(export_command)
     return parser
 
 
@@ -161,14 +266,116 @@ async def _migrate(
         )
 
 
+def _uri(args: argparse.Namespace) -> str:
+    uri: str | None = args.uri or os.environ.get("ODM_URI") or os.environ.get("MONGODB_URI")
+    if not uri:
+        raise UsageError("no database: give --uri, or set ODM_URI or MONGODB_URI")
+    return uri
+
+
+def _entity_class(target: str) -> type[Any]:
+    if ":" not in target:
+        raise UsageError(f"{target!r}: name one entity class, as MODULE:Class")
+    classes = entity_classes([target])
+    if len(classes) != 1:
+        raise UsageError(f"{target!r}: name one entity class, as MODULE:Class")
+    return classes[0]
+
+
+async def _import_file(args: argparse.Namespace, cls: type[Any], uri: str) -> int:
+    if args.batch_size < 1:
+        raise UsageError(f"--batch-size must be at least 1, not {args.batch_size}")
+    from_stdin = args.file == "-"
+    try:
+        total = None if from_stdin else count_lines(args.file)
+        source = sys.stdin.buffer if from_stdin else open(args.file, "rb")  # noqa: SIM115
+    except OSError as error:
+        raise UsageError(f"cannot read {args.file!r}: {error.strerror or error}") from error
+    async with connect(uri, driver=args.driver) as db:
+        repo = Repository(cls, db)
+        name = f"{repo.meta.collection} ({repo.meta.name})"
+        progress = Progress(sys.stdout, sys.stderr, total=total, unit="line", bar=args.bar)
+        try:
+            report = await import_lines(
+                repo,
+                source,
+                progress=progress,
+                batch_size=args.batch_size,
+                without_id=args.without_id,
+            )
+        finally:
+            progress.close()
+            if not from_stdin:
+                source.close()
+    print(
+        f"imported {report.stored} of {report.read} line(s) into {name}: "
+        f"{len(report.rejected)} rejected"
+    )
+    if report.stopped is not None:
+        print(f"odm import: error: {report.stopped}", file=sys.stderr)
+    return 0 if report.ok else 1
+
+
+def _filter(text: str | None) -> dict[str, Any] | None:
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise UsageError(f"--filter is not valid JSON: {error}") from error
+    if not isinstance(value, dict):
+        raise UsageError("--filter must be a JSON object, as for find()")
+    return value
+
+
+async def _export(args: argparse.Namespace, cls: type[Any], uri: str) -> int:
+    filter = _filter(args.filter)
+    async with connect(uri, driver=args.driver) as db:
+        repo = Repository(cls, db)
+        try:
+            out: IO[str] = (
+                open(args.output, "w", encoding="utf-8")  # noqa: SIM115
+                if args.output
+                else sys.stdout
+            )
+        except OSError as error:
+            raise UsageError(f"cannot write {args.output!r}: {error.strerror or error}") from error
+        progress = Progress(sys.stderr, sys.stderr, total=None, unit="entity", bar=args.bar)
+        try:
+            written = await export_entities(
+                repo, out, progress=progress, filter=filter, include_hidden=args.include_hidden
+            )
+        finally:
+            progress.close()
+            if out is not sys.stdout:
+                out.close()
+    where = args.output or "standard output"
+    print(f"exported {written} {repo.meta.name} entities to {where}", file=sys.stderr)
+    return 0
+
+
+def _transfer(args: argparse.Namespace) -> int:
+    """``import`` and ``export``."""
+    try:
+        cls = _entity_class(args.target)
+        uri = _uri(args)
+        run = _import_file if args.command == "import" else _export
+        return asyncio.run(run(args, cls, uri))
+    except ConnectionFailure as error:
+        print(f"odm {args.command}: error: cannot reach the database: {error}", file=sys.stderr)
+    except (UsageError, ODMError, PyMongoError) as error:
+        print(f"odm {args.command}: error: {error}", file=sys.stderr)
+    return 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     args = _parser().parse_args(argv)
+    if args.command != "migrate":
+        return _transfer(args)
     try:
         classes = entity_classes(args.targets)
-        uri = args.uri or os.environ.get("ODM_URI") or os.environ.get("MONGODB_URI")
-        if not uri:
-            raise UsageError("no database: give --uri, or set ODM_URI or MONGODB_URI")
+        uri = _uri(args)
         reports = asyncio.run(
             _migrate(
                 classes,

@@ -50,6 +50,9 @@ async def test_quickstart_on_the_mock(capsys: pytest.CaptureFixture[str]) -> Non
     check_output(out, passed)
 
 
+@pytest.mark.backend_limit(
+    uri="main() takes a URI; a mongodb:// backend's database is in its own URI"
+)
 async def test_quickstart_on_each_backend(
     odm_db: Any,
     odm_backend: str,
@@ -60,10 +63,9 @@ async def test_quickstart_on_each_backend(
     label = backend_label(odm_backend)
     if label == "mock":
         uri = f"mongomock:///{odm_db.name}"
-    elif odm_backend_server is not None:
-        uri = odm_backend_server.uri.replace("/?", f"/{odm_db.name}?", 1)
     else:
-        pytest.skip("main() takes a URI; a mongodb:// backend's database is in its own URI")
+        assert odm_backend_server is not None
+        uri = odm_backend_server.uri.replace("/?", f"/{odm_db.name}?", 1)
     passed = await quickstart.main(uri)
     check_output(capsys.readouterr().out, passed)
     if label != "mock":  # main() wrote to the test's database, dropped after the test

@@ -13,8 +13,8 @@ from .models import Account, Job
 from .tally import count
 
 SECTION = "concurrency"
-CLAIMERS = 100
-JOBS = 60
+CLAIMERS = 40
+JOBS = 25
 BATCHES = 20
 BATCH_SIZE = 6
 SHARED_AT = 2

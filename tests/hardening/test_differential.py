@@ -552,7 +552,7 @@ def reference_state(model: Reference) -> list[dict[str, Any]]:
 
 
 @settings(
-    max_examples=120,
+    max_examples=60,
     deadline=None,
     derandomize=True,
     database=None,
@@ -622,7 +622,7 @@ _stored_rows = st.lists(
 
 
 @settings(
-    max_examples=80,
+    max_examples=40,
     deadline=None,
     derandomize=True,
     database=None,

@@ -148,7 +148,7 @@ def translate(
     return query
 
 
-@settings(FUZZ, max_examples=1000)
+@settings(FUZZ, max_examples=400)
 @given(
     filter=hostile_filters,
     model=st.sampled_from(sorted(METAS)),

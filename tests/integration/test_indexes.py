@@ -123,11 +123,13 @@ async def test_text_index(odm_db: Any) -> None:
     assert again.existing == ["search"] and again.conflicting == again.extra == []
 
 
+@pytest.mark.backend_limit(
+    mock="mongomock-motor accepts text indexes; only the embedded server refuses them",
+    uri="a MongoDB server creates text indexes; only the embedded server refuses them",
+)
 async def test_text_index_is_refused_by_the_embedded_server_with_a_clear_error(
-    odm_db: Any, odm_backend: str
+    odm_db: Any,
 ) -> None:
-    if odm_backend not in ("embedded", "motor"):
-        pytest.skip("only the embedded server refuses text indexes")
 
     @model(collection="articles", indexes={"search": {"keys": {"title": "text"}}})
     class Article(Entity):

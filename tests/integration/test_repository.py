@@ -548,9 +548,11 @@ async def test_transaction_commits_and_rolls_back(odm_db: Any) -> None:
     assert all(d["views"] == 0 for d in stored)
 
 
-async def test_transaction_on_the_mock_says_why_it_cannot(odm_db: Any, odm_backend: str) -> None:
-    if odm_backend != "mock":
-        pytest.skip("checks the mock's refusal; the embedded backends run real transactions")
+@pytest.mark.backend_limit(
+    embedded="checks the mock's refusal; the embedded server runs real transactions",
+    uri="checks the mock's refusal; a MongoDB server runs real transactions",
+)
+async def test_transaction_on_the_mock_says_why_it_cannot(odm_db: Any) -> None:
     from odm import ODMError
 
     with pytest.raises(ODMError, match="transaction"):

@@ -1,0 +1,1 @@
+"""The pieces of ``python -m odm`` (the entry point is ``odm/__main__.py``)."""
