@@ -16,9 +16,10 @@ from pydantic import BaseModel, ConfigDict
 from pydantic_core import to_jsonable_python
 
 from .errors import InvalidFilterError, ModelDefinitionError
-from .filters import scope_defaults, translate_filter
+from .filters import translate_filter
 from .indexes import declared_indexes
 from .metadata import ModelMeta, ModelSettingsDict, compile_model, meta_of
+from .scoping import scope_values
 from .updates import validate_input
 
 __all__ = ["Entity", "Model", "model"]
@@ -61,7 +62,7 @@ def _check_scope(meta: ModelMeta) -> None:
         return
     try:
         translate_filter(meta, None, scope=scope)
-        scope_defaults(meta, scope)
+        scope_values(meta, scope)
     except InvalidFilterError as error:
         raise ModelDefinitionError(
             f"{meta.name}: the default scope is not valid: {error}"

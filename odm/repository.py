@@ -1,7 +1,9 @@
 """``Repository``: the collection-backed async repository of one entity class.
 
-Every operation tells the same story: validate, encode, call the driver (through the
-one adapter in ``odm.drivers``), decode, map driver errors to odm's.
+Every method runs the same pipeline (``odm.operations``): build the operation's context,
+``access``, validate, ``before save``, encode, ``persist``, the driver (through the
+adapter of ``odm.drivers``, which raises odm's errors), decode (``loaded``), ``after
+save`` / ``after delete``. The steps are the private methods at the end.
 """
 
 from __future__ import annotations
@@ -9,12 +11,12 @@ from __future__ import annotations
 import copy
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
 from .codec import decode, decode_many, decode_trusted
-from .drivers import CollectionAdapter, DatabaseAdapter, DuplicateKeyInfo, adapt
+from .drivers import Collection, Database, Document, DriverDatabase, Session, adapt
 from .errors import (
     DuplicateKeyError,
     EntityNotFoundError,
@@ -27,14 +29,13 @@ from .filters import Query, sort_spec, translate_filter, translate_where
 from .filters import Where as WhereDict
 from .hidden import path_is_hidden
 from .ids import id_condition
+from .indexes import MigrationReport, automigrate_repository, migrate_repository
 from .metadata import ID_FIELD, ModelMeta, meta_of
 from .models import Entity
+from .operations import NO_HOOKS, HookPoints, Operation
 from .scoping import scope_values
 from .updates import UpdatePlan, translate_update, upsert_document
 from .validation import validate_create_document, validate_replace_document
-
-if TYPE_CHECKING:
-    from .indexes import MigrationReport
 
 __all__ = ["Repository"]
 
@@ -42,14 +43,31 @@ E = TypeVar("E", bound=Entity)
 Filter = FilterDict | Mapping[str, Any]
 Where = WhereDict | Mapping[str, Any]
 _NO_ID: Any = object()
+Validated = tuple[E, Document]
+
+
+class _ErrorNames:
+    """How the driver seam names a model's properties in its errors: property paths for
+    stored field paths, and hidden properties' values kept out (errors end up in logs)."""
+
+    def __init__(self, meta: ModelMeta) -> None:
+        self.meta = meta
+        self.name = meta.name
+
+    def property_path(self, field_path: str) -> str:
+        return self.meta.property_path(field_path)
+
+    def hides(self, property_path: str) -> bool:
+        return path_is_hidden(self.meta, property_path)
 
 
 class Repository(Generic[E]):
     """The async repository of ``entity_class`` on a database ``db``.
 
     ``db`` is a database of ``pymongo.AsyncMongoClient``, motor's ``AsyncIOMotorClient``
-    or ``mongomock_motor.AsyncMongoMockClient``. The repository holds no global state:
-    two repositories of one class on two databases work side by side.
+    or ``mongomock_motor.AsyncMongoMockClient`` (``client["name"]``, not the client).
+    The repository holds no global state: two repositories of one class on two
+    databases work side by side.
 
     >>> customers = Repository(Customer, db)
     >>> alice = await customers.create({"email": "alice@example.com", "name": "Alice"})
@@ -59,7 +77,7 @@ class Repository(Generic[E]):
     def __init__(
         self,
         entity_class: type[E],
-        db: Any,
+        db: DriverDatabase | Database,
         *,
         allow_extended_operators: bool = False,
         prohibit_hidden_in_query: bool = False,
@@ -76,8 +94,9 @@ class Repository(Generic[E]):
         self.prohibit_hidden_in_query = prohibit_hidden_in_query
         self.validate_on_load = validate_on_load
         self.allow_regexp = allow_regexp
-        self._db: DatabaseAdapter = adapt(db)
-        self._collection: CollectionAdapter = self._db.collection(meta.collection)
+        self._db: Database = adapt(db)
+        self._collection: Collection = self._db.collection(meta.collection, names=_ErrorNames(meta))
+        self._hooks: HookPoints = NO_HOOKS
         self._set_scope(meta.settings.scope)
 
     def _set_scope(self, scope: Mapping[str, Any] | None) -> None:
@@ -94,7 +113,7 @@ class Repository(Generic[E]):
         return self._collection.raw
 
     @property
-    def database(self) -> DatabaseAdapter:
+    def database(self) -> Database:
         """The database adapter this repository writes to."""
         return self._db
 
@@ -104,70 +123,52 @@ class Repository(Generic[E]):
         clone._set_scope(None)
         return clone
 
-    def transaction(self) -> AbstractAsyncContextManager[Any]:
+    def transaction(self) -> AbstractAsyncContextManager[Session]:
         """``async with repo.transaction() as session:`` a session in a transaction,
-        committed on success, aborted on an exception; pass ``session=`` to the calls."""
+        committed on success, aborted on an exception; pass ``session=`` to the calls.
+        However the commit ends (even with an unknown result), the session is ended so
+        that no transaction stays open on the server."""
         return self._db.transaction()
 
     # --- writes ---------------------------------------------------------------------
 
-    async def create(self, data: Mapping[str, Any] | E, *, session: Any = None) -> E:
+    async def create(self, data: Mapping[str, Any] | E, *, session: Session | None = None) -> E:
         """Validate and insert one entity; returns it with its id."""
-        entity, doc = validate_create_document(
-            self.entity_class, data, scope_values=self._scope_values
-        )
-        try:
-            inserted = await self._collection.insert_one(doc, session=session)
-        except DuplicateKeyInfo as info:
-            raise self._duplicate(info) from None
+        operation = Operation("create", self, session, instance=data)
+        entity, doc = await self._saving(operation, self._validate_create(data))
+        inserted = await self._collection.insert_one(doc, session=session)
         self._store_id(entity, inserted, data)
+        await self._saved(operation, is_new_instance=True)
         return entity
 
     async def create_all(
-        self, items: Sequence[Mapping[str, Any] | E], *, session: Any = None
+        self, items: Sequence[Mapping[str, Any] | E], *, session: Session | None = None
     ) -> list[E]:
         """Validate every item, then insert them with one ``insert_many``.
 
         Nothing is written when an item is invalid (``ValidationError`` paths start with
         the item's index). When the database refuses an item, the error names its index
-        and the items before it stay stored.
+        and the items before it stay stored (with their ids set).
         """
-        entities: list[E] = []
-        docs: list[dict[str, Any]] = []
-        details: list[ErrorDetail] = []
-        for position, item in enumerate(items):
-            try:
-                entity, doc = validate_create_document(
-                    self.entity_class, item, scope_values=self._scope_values
-                )
-                entities.append(entity)
-                docs.append(doc)
-            except ValidationError as error:
-                for detail in error.details:
-                    path = f"{position}.{detail['path']}" if detail["path"] else str(position)
-                    details.append(
-                        ErrorDetail(
-                            path=path,
-                            code=detail["code"],
-                            message=detail["message"],
-                            value=detail["value"],
-                        )
-                    )
-        if details:
-            raise ValidationError(self.meta.name, details)
-        if not entities:
+        operation = Operation("create_all", self, session)
+        validated = await self._saving_all(operation, self._validate_all(items))
+        if not validated:
             return []
+        entities = [entity for entity, _ in validated]
+        docs = [doc for _, doc in validated]
         try:
             ids = await self._collection.insert_many(docs, session=session)
-        except DuplicateKeyInfo as info:
-            for entity, item, inserted in zip(entities, items, info.inserted_ids, strict=False):
-                self._store_id(entity, inserted, item)
-            raise self._duplicate(info) from None
+        except DuplicateKeyError as error:
+            stored = error.index_in_batch or 0
+            for entity, item, doc in zip(entities[:stored], items, docs, strict=False):
+                self._store_id(entity, doc[ID_FIELD], item)
+            raise
         for entity, item, inserted in zip(entities, items, ids, strict=True):
             self._store_id(entity, inserted, item)
+        await self._saved_all(operation, entities)
         return entities
 
-    async def save(self, entity: E, *, session: Any = None) -> E:
+    async def save(self, entity: E, *, session: Session | None = None) -> E:
         """Create the entity when it has no id, else replace the stored one."""
         entity_id = entity.get_id()
         if entity_id is None:
@@ -175,7 +176,7 @@ class Repository(Generic[E]):
         await self.replace_by_id(entity_id, entity, session=session)
         return entity
 
-    async def update(self, entity: E, *, session: Any = None) -> None:
+    async def update(self, entity: E, *, session: Session | None = None) -> None:
         """``update_by_id(entity.id, entity's data)``."""
         assert self.meta.id is not None
         data = {
@@ -188,48 +189,48 @@ class Repository(Generic[E]):
         await self.update_by_id(entity.get_id(), data, session=session)
 
     async def update_all(
-        self, data: Mapping[str, Any], where: Where | None = None, *, session: Any = None
+        self, data: Mapping[str, Any], where: Where | None = None, *, session: Session | None = None
     ) -> int:
         """Partially update every entity matching ``where``; returns the matched count."""
+        operation = Operation("update_all", self, session, where=where, data=data)
+        await self._access(operation)
         plan = self._update_plan(data)
         query = self._where(where)
-        try:
-            return await self._collection.update_many(
-                query, plan.document(self.meta), session=session
-            )
-        except DuplicateKeyInfo as info:
-            raise self._duplicate(info) from None
+        update = await self._saving_changes(operation, plan)
+        matched = await self._collection.update_many(query, update, session=session)
+        await self._saved(operation)
+        return matched
 
-    async def update_by_id(self, id: Any, data: Mapping[str, Any], *, session: Any = None) -> None:
+    async def update_by_id(
+        self, id: Any, data: Mapping[str, Any], *, session: Session | None = None
+    ) -> None:
         """Partially update one entity; ``EntityNotFoundError`` when it is not there."""
+        operation = Operation("update_by_id", self, session, id=id, data=data)
+        await self._access(operation)
         plan = self._update_plan(data, target_id=id)
         query = self._id_where(id)
-        try:
-            matched = await self._collection.update_one(
-                query, plan.document(self.meta), session=session
-            )
-        except DuplicateKeyInfo as info:
-            raise self._duplicate(info) from None
+        update = await self._saving_changes(operation, plan)
+        matched = await self._collection.update_one(query, update, session=session)
         if not matched:
             raise EntityNotFoundError(self.meta.name, id)
+        await self._saved(operation, is_new_instance=False)
 
     async def replace_by_id(
-        self, id: Any, data: Mapping[str, Any] | E, *, session: Any = None
+        self, id: Any, data: Mapping[str, Any] | E, *, session: Session | None = None
     ) -> None:
         """Replace one entity whole (defaults re-applied to missing properties)."""
-        entity, doc = validate_replace_document(
-            self.entity_class, data, target_id=id, scope_values=self._scope_values
-        )
+        operation = Operation("replace_by_id", self, session, id=id, instance=data)
+        await self._access(operation)
+        validated = self._validate_replace(data, target_id=id)
         query = self._id_where(id)
+        entity, doc = await self._saving(operation, validated, target_id=id)
         doc.pop(ID_FIELD, None)  # replace_one keeps the stored _id
-        try:
-            matched = await self._collection.replace_one(query, doc, session=session)
-        except DuplicateKeyInfo as info:
-            raise self._duplicate(info) from None
+        matched = await self._collection.replace_one(query, doc, session=session)
         if not matched:
             raise EntityNotFoundError(self.meta.name, id)
         if isinstance(data, self.entity_class) and data is not entity:
             data.__dict__.update(entity.__dict__)
+        await self._saved(operation, is_new_instance=False)
 
     async def find_one_and_update(
         self,
@@ -239,54 +240,60 @@ class Repository(Generic[E]):
         order: Any = None,
         return_new: bool = True,
         upsert: bool = False,
-        session: Any = None,
+        session: Session | None = None,
     ) -> E | None:
         """Atomically update the first entity matching ``where`` (in ``order``) and return
         it, as updated (``return_new``) or as it was; None when nothing matched. This is
         how a worker claims a job."""
+        operation = Operation("find_one_and_update", self, session, where=where, data=data)
+        await self._access(operation)
         plan = self._update_plan(data)
         query = self._where(where)
-        update = plan.document(self.meta)
-        if upsert:  # the inserted document is validated as a create
-            update = upsert_document(
-                self.entity_class, where, data, scope_values=self._scope_values, plan=plan
-            )
-        if order is not None:
-            sort = sort_spec(self.meta, order, prohibit_hidden=self.prohibit_hidden_in_query)
-        else:
-            sort = sort_spec(self.meta, (self.scope or {}).get("order"))
-        try:
-            doc = await self._collection.find_one_and_update(
-                query,
-                update,
-                sort=sort,
-                return_new=return_new,
-                upsert=upsert,
-                session=session,
-            )
-        except DuplicateKeyInfo as info:
-            raise self._duplicate(info) from None
-        return None if doc is None else self._load(doc)
+        sort = self._order(order)
+        update = await self._saving_changes(operation, plan, upsert=upsert)
+        doc = await self._collection.find_one_and_update(
+            query, update, sort=sort, return_new=return_new, upsert=upsert, session=session
+        )
+        entity = None if doc is None else await self._loaded(operation, doc)
+        await self._saved(operation)
+        return entity
 
-    async def delete(self, entity: E, *, session: Any = None) -> None:
+    async def delete(self, entity: E, *, session: Session | None = None) -> None:
         """Delete this entity (``EntityNotFoundError`` when it is not stored)."""
         await self.delete_by_id(entity.get_id(), session=session)
 
-    async def delete_all(self, where: Where | None = None, *, session: Any = None) -> int:
+    async def delete_all(
+        self, where: Where | None = None, *, session: Session | None = None
+    ) -> int:
         """Delete every entity matching ``where``; returns the deleted count."""
-        return await self._collection.delete_many(self._where(where), session=session)
+        operation = Operation("delete_all", self, session, where=where)
+        await self._access(operation)
+        query = self._where(where)
+        await self._deleting(operation)
+        deleted = await self._collection.delete_many(query, session=session)
+        await self._deleted(operation)
+        return deleted
 
-    async def delete_by_id(self, id: Any, *, session: Any = None) -> None:
+    async def delete_by_id(self, id: Any, *, session: Session | None = None) -> None:
         """Delete one entity; ``EntityNotFoundError`` when it is not there."""
-        deleted = await self._collection.delete_one(self._id_where(id), session=session)
+        operation = Operation("delete_by_id", self, session, id=id)
+        await self._access(operation)
+        query = self._id_where(id)
+        await self._deleting(operation)
+        deleted = await self._collection.delete_one(query, session=session)
         if not deleted:
             raise EntityNotFoundError(self.meta.name, id)
+        await self._deleted(operation)
 
     # --- reads ----------------------------------------------------------------------
 
-    async def find(self, filter: Filter | None = None, *, session: Any = None) -> list[E]:
+    async def find(
+        self, filter: Filter | None = None, *, session: Session | None = None
+    ) -> list[E]:
         """Every entity matching the LoopBack ``filter`` (where, fields, order, limit, skip)."""
-        query = self._query(filter)
+        operation = Operation("find", self, session, query=filter)
+        await self._access(operation)
+        query = self._query(operation.query)
         docs = await self._collection.find_all(
             query.where,
             projection=query.projection,
@@ -295,13 +302,15 @@ class Repository(Generic[E]):
             limit=query.limit or 0,
             session=session,
         )
-        if query.projection is not None or not self.validate_on_load:
-            return decode_many(self.entity_class, docs, trusted=True)
-        return decode_many(self.entity_class, docs)
+        return await self._loaded_all(operation, docs, partial=query.projection is not None)
 
-    async def find_one(self, filter: Filter | None = None, *, session: Any = None) -> E | None:
+    async def find_one(
+        self, filter: Filter | None = None, *, session: Session | None = None
+    ) -> E | None:
         """The first entity matching ``filter``, or None."""
-        query = self._query(filter)
+        operation = Operation("find_one", self, session, query=filter)
+        await self._access(operation)
+        query = self._query(operation.query)
         doc = await self._collection.find_one(
             query.where,
             projection=query.projection,
@@ -309,34 +318,54 @@ class Repository(Generic[E]):
             skip=query.skip,
             session=session,
         )
-        return None if doc is None else self._load(doc, partial=query.projection is not None)
+        if doc is None:
+            return None
+        return await self._loaded(operation, doc, partial=query.projection is not None)
 
-    async def find_by_id(self, id: Any, filter: Filter | None = None, *, session: Any = None) -> E:
+    async def find_by_id(
+        self, id: Any, filter: Filter | None = None, *, session: Session | None = None
+    ) -> E:
         """The entity with this id; ``EntityNotFoundError`` when there is none (in scope)."""
-        query = self._query(filter, id=id)
+        operation = Operation("find_by_id", self, session, id=id, query=filter)
+        await self._access(operation)
+        query = self._query(operation.query, id=id)
         doc = await self._collection.find_one(
             query.where, projection=query.projection, session=session
         )
         if doc is None:
             raise EntityNotFoundError(self.meta.name, id)
-        return self._load(doc, partial=query.projection is not None)
+        return await self._loaded(operation, doc, partial=query.projection is not None)
 
     async def iterate(
-        self, filter: Filter | None = None, *, batch_size: int | None = None, session: Any = None
+        self,
+        filter: Filter | None = None,
+        *,
+        batch_size: int | None = None,
+        session: Session | None = None,
     ) -> AsyncIterator[E]:
         """Stream the matching entities with the cursor: memory does not grow with the
         number of results."""
-        query = self._query(filter)
+        operation = Operation("iterate", self, session, query=filter)
+        await self._access(operation)
+        query = self._query(operation.query)
         partial = query.projection is not None
+        hooks, observed = self._hooks, self._hooks.active
         async for doc in self._cursor(query, batch_size=batch_size, session=session):
+            if observed:
+                await hooks.loaded(operation, doc)
             yield self._load(doc, partial=partial)
 
-    async def count(self, where: Where | None = None, *, session: Any = None) -> int:
+    async def count(self, where: Where | None = None, *, session: Session | None = None) -> int:
         """How many entities match ``where`` (in scope)."""
-        return await self._collection.count(self._where(where), session=session)
+        operation = Operation("count", self, session, where=where)
+        await self._access(operation)
+        query = self._where(where)
+        return await self._collection.count(query, session=session)
 
-    async def exists(self, id: Any, *, session: Any = None) -> bool:
+    async def exists(self, id: Any, *, session: Session | None = None) -> bool:
         """True when an entity with this id exists (in scope)."""
+        operation = Operation("exists", self, session, id=id)
+        await self._access(operation)
         try:
             query = self._id_where(id)
         except EntityNotFoundError:
@@ -350,19 +379,141 @@ class Repository(Generic[E]):
         self, *, drop_extra: bool = False, replace_conflicting: bool = False
     ) -> MigrationReport:
         """Create the declared indexes that are missing; report the differences."""
-        from .indexes import migrate_repository
-
         return await migrate_repository(
             self, drop_extra=drop_extra, replace_conflicting=replace_conflicting
         )
 
     async def automigrate(self) -> MigrationReport:
         """Drop the collection (all its data), recreate it and create the indexes."""
-        from .indexes import automigrate_repository
-
         return await automigrate_repository(self)
 
+    # --- the pipeline's points (each one attribute read while no hook is registered) ---
+
+    async def _access(self, operation: Operation) -> None:
+        if self._hooks.active:
+            await self._hooks.access(operation)
+
+    async def _saving(
+        self, operation: Operation, validated: Validated[E], *, target_id: Any = _NO_ID
+    ) -> Validated[E]:
+        """before save -> (validate again what a hook changed) -> persist: the entity
+        and the document to send (validation encoded it once, checking its size)."""
+        hooks = self._hooks
+        if not hooks.active:
+            return validated
+        entity, _ = validated
+        operation.instance = entity
+        await hooks.before_save(operation)
+        # a hook cannot store what a caller could not: its instance is validated again
+        if target_id is _NO_ID:
+            entity, doc = self._validate_create(operation.instance)
+        else:
+            entity, doc = self._validate_replace(operation.instance, target_id=target_id)
+        await hooks.persist(operation, doc)
+        return entity, doc
+
+    async def _saving_all(
+        self, operation: Operation, validated: list[Validated[E]]
+    ) -> list[Validated[E]]:
+        """``_saving`` for every entity of a batch (the points run per item)."""
+        if not self._hooks.active:
+            return validated
+        return [await self._saving(operation.item(pair[0]), pair) for pair in validated]
+
+    async def _saving_changes(
+        self, operation: Operation, plan: UpdatePlan, *, upsert: bool = False
+    ) -> Document:
+        """before save (``data`` + ``where``) -> the update document -> persist. An
+        upsert's document also carries what its insert would store, validated as a
+        create (``$setOnInsert``)."""
+        hooks = self._hooks
+        if hooks.active:
+            await hooks.before_save(operation)
+        if upsert:
+            update = upsert_document(
+                self.entity_class,
+                operation.where,
+                operation.data if operation.data is not None else {},
+                scope_values=self._scope_values,
+                allow_extended_operators=self.allow_extended_operators,
+                plan=plan,
+            )
+        else:
+            update = plan.document(self.meta)
+        if hooks.active:
+            await hooks.persist(operation, update)
+        return update
+
+    async def _saved(self, operation: Operation, *, is_new_instance: bool | None = None) -> None:
+        if self._hooks.active:
+            operation.is_new_instance = is_new_instance
+            await self._hooks.after_save(operation)
+
+    async def _saved_all(self, operation: Operation, entities: list[E]) -> None:
+        if self._hooks.active:
+            for entity in entities:
+                await self._saved(operation.item(entity), is_new_instance=True)
+
+    async def _deleting(self, operation: Operation) -> None:
+        if self._hooks.active:
+            await self._hooks.before_delete(operation)
+
+    async def _deleted(self, operation: Operation) -> None:
+        if self._hooks.active:
+            await self._hooks.after_delete(operation)
+
+    async def _loaded(self, operation: Operation, doc: Document, *, partial: bool = False) -> E:
+        if self._hooks.active:
+            await self._hooks.loaded(operation, doc)
+        return self._load(doc, partial=partial)
+
+    async def _loaded_all(
+        self, operation: Operation, docs: list[Document], *, partial: bool
+    ) -> list[E]:
+        if self._hooks.active:
+            for doc in docs:
+                await self._hooks.loaded(operation, doc)
+        if partial or not self.validate_on_load:
+            return decode_many(self.entity_class, docs, trusted=True)
+        return decode_many(self.entity_class, docs)
+
     # --- the steps ------------------------------------------------------------------
+
+    def _validate_create(self, data: Mapping[str, Any] | E) -> Validated[E]:
+        return validate_create_document(self.entity_class, data, scope_values=self._scope_values)
+
+    def _validate_replace(self, data: Mapping[str, Any] | E, *, target_id: Any) -> Validated[E]:
+        return validate_replace_document(
+            self.entity_class, data, target_id=target_id, scope_values=self._scope_values
+        )
+
+    def _validate_all(self, items: Sequence[Mapping[str, Any] | E]) -> list[Validated[E]]:
+        """Every item validated as a create; one ``ValidationError`` for all (paths start
+        with the item's index)."""
+        validated: list[Validated[E]] = []
+        details: list[ErrorDetail] = []
+        for position, item in enumerate(items):
+            try:
+                validated.append(self._validate_create(item))
+            except ValidationError as error:
+                for detail in error.details:
+                    path = f"{position}.{detail['path']}" if detail["path"] else str(position)
+                    details.append(
+                        ErrorDetail(
+                            path=path,
+                            code=detail["code"],
+                            message=detail["message"],
+                            value=detail["value"],
+                        )
+                    )
+        if details:
+            raise ValidationError(self.meta.name, details)
+        return validated
+
+    def _order(self, order: Any) -> list[tuple[str, int]] | None:
+        if order is not None:
+            return sort_spec(self.meta, order, prohibit_hidden=self.prohibit_hidden_in_query)
+        return sort_spec(self.meta, (self.scope or {}).get("order"))
 
     def _query(self, filter: Filter | None, *, id: Any = _NO_ID) -> Query:
         if filter is not None and not isinstance(filter, Mapping):
@@ -417,8 +568,8 @@ class Repository(Generic[E]):
         )
 
     def _cursor(
-        self, query: Query, *, batch_size: int | None = None, session: Any = None
-    ) -> AsyncIterator[dict[str, Any]]:
+        self, query: Query, *, batch_size: int | None = None, session: Session | None = None
+    ) -> AsyncIterator[Document]:
         return self._collection.find(
             query.where,
             projection=query.projection,
@@ -443,22 +594,3 @@ class Repository(Generic[E]):
             entity.__pydantic_fields_set__.add(id_prop.name)
         if isinstance(data, self.entity_class) and data is not entity:
             data.__dict__[id_prop.name] = entity.__dict__[id_prop.name]
-
-    def _duplicate(self, info: DuplicateKeyInfo) -> DuplicateKeyError:
-        fields = list((info.key_pattern or {}).keys())
-        properties = [self.meta.property_path(field) for field in fields]
-        value = None
-        if info.key_value is not None:
-            paths = {k: self.meta.property_path(k) for k in info.key_value}
-            # a hidden property's value stays out of the error (it ends up in logs)
-            value = {
-                paths[k]: None if path_is_hidden(self.meta, paths[k]) else v
-                for k, v in info.key_value.items()
-            }
-        return DuplicateKeyError(
-            self.meta.name,
-            properties=properties,
-            index=info.index_name,
-            value=value,
-            index_in_batch=info.batch_index,
-        )

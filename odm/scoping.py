@@ -71,6 +71,7 @@ def _collect(
         if resolved is None:
             if meta.strict is not False:
                 raise InvalidFilterError(here, f"{meta.name} has no property {key!r}")
+            found.setdefault(name, value)  # an extra of a strict=False model
             continue
         if any(p.type.kind == "list" for p in resolved.chain[:-1]):
             continue

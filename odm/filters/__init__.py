@@ -80,7 +80,7 @@ from .query import (
     projection_spec,
     sort_spec,
 )
-from .scope import _merge, merge_scope, scope_defaults
+from .scope import _merge, merge_scope
 from .where import FORBIDDEN_OPERATORS, OPERATORS, Operator, translate_where
 
 __all__ = [
@@ -97,7 +97,6 @@ __all__ = [
     "like_to_regex",
     "merge_scope",
     "projection_spec",
-    "scope_defaults",
     "sort_spec",
     "translate_filter",
     "translate_where",

@@ -7,19 +7,12 @@ Under a scope the wheres are AND-ed, ``limit`` is the smaller of the two, and ``
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import ValidationError as PydanticValidationError
-
-from ..errors import InvalidFilterError
-from ..metadata import ID_FIELD, ModelMeta, PropertyMeta
 from .query import normalize_filter
-from .values import _SEQUENCES, _adapter_for, _join, _show, _type_name
-from .where import OPERATORS
 
-__all__ = ["merge_scope", "scope_defaults"]
+__all__ = ["merge_scope"]
 
 
 def _merge(base: dict[str, Any], call: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:
@@ -56,69 +49,3 @@ def merge_scope(
     """
     merged, _ = _merge(normalize_filter(scope, "scope"), normalize_filter(filter, ""))
     return merged
-
-
-def scope_defaults(meta: ModelMeta, scope: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Property -> value for the scalar equalities of the scope's where.
-
-    They are create defaults, and writes that set another value conflict with the scope.
-    Top-level properties only, found at the top of the where or inside (nested) ``and``
-    lists; values are coerced to the property's type (Python values, not BSON).
-
-    >>> scope_defaults(meta, {"where": {"and": [{"deleted": False}, {"tenant": "a"}]}})
-    {'deleted': False, 'tenant': 'a'}
-    """
-    defaults: dict[str, Any] = {}
-    if scope:
-        where = scope.get("where")
-        if isinstance(where, Mapping):
-            _collect_defaults(meta, where, "scope.where", defaults)
-    return defaults
-
-
-def _collect_defaults(
-    meta: ModelMeta, where: Mapping[str, Any], path: str, defaults: dict[str, Any]
-) -> None:
-    for key, value in where.items():
-        here = _join(path, key)
-        if key in ("and", "$and"):
-            if isinstance(value, _SEQUENCES):
-                for index, clause in enumerate(value):
-                    if isinstance(clause, Mapping):
-                        _collect_defaults(meta, clause, _join(here, index), defaults)
-            continue
-        if not isinstance(key, str) or key.startswith("$") or "." in key or key in OPERATORS:
-            continue
-        if isinstance(value, Mapping):
-            if len(value) != 1 or next(iter(value)) not in ("eq", "$eq"):
-                continue
-            value = next(iter(value.values()))
-        if isinstance(value, (Mapping, *_SEQUENCES, set, frozenset, re.Pattern)):
-            continue
-        name = key
-        if key == "id" and meta.id is not None and "id" not in meta.properties:
-            name = meta.id.name
-        prop = meta.properties.get(name)
-        if prop is None and name == ID_FIELD and meta.id is not None:
-            prop = meta.id
-        if prop is None:
-            if meta.strict is not False:
-                raise InvalidFilterError(here, f"{meta.name} has no property {key!r}")
-            defaults.setdefault(name, value)
-            continue
-        defaults.setdefault(prop.name, _python_value(meta, prop, value, here))
-
-
-def _python_value(meta: ModelMeta, prop: PropertyMeta, value: Any, path: str) -> Any:
-    if value is None:
-        return None
-    adapter = _adapter_for(prop.type)
-    if adapter is None:
-        return value
-    try:
-        return adapter.validate_python(value)
-    except PydanticValidationError:
-        raise InvalidFilterError(
-            path,
-            f"{meta.name}.{prop.name}: {_show(value)} is not a valid {_type_name(prop.type)}",
-        ) from None

@@ -1,10 +1,13 @@
-"""Every write that breaks a unique index raises DuplicateKeyError naming the properties."""
+"""Every write that breaks a unique index raises DuplicateKeyError naming the properties,
+with the driver's own exception as its ``__cause__`` (on the mock too)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
+from pymongo.errors import BulkWriteError
+from pymongo.errors import DuplicateKeyError as DriverDuplicateKeyError
 
 from odm import DuplicateKeyError, Entity, Model, ODMError, Repository, model, prop
 
@@ -50,6 +53,14 @@ def check(error: DuplicateKeyError, expected: dict[str, Any], value: dict[str, A
     assert error.value == value
     assert error.model == "Member"
     assert isinstance(error, ODMError)
+    assert_caused_by_the_driver(error)
+
+
+def assert_caused_by_the_driver(error: DuplicateKeyError) -> None:
+    assert type(error) is DuplicateKeyError
+    # pymongo's own error type on every backend (mongomock raises pymongo's errors too)
+    assert isinstance(error.__cause__, DriverDuplicateKeyError | BulkWriteError), error.__cause__
+    assert "E11000" in str(error.__cause__)
 
 
 async def test_create_duplicate_email(members: Repository[Member]) -> None:
@@ -86,6 +97,8 @@ async def test_create_all_names_the_failed_item_and_keeps_the_earlier_ones(
     assert stored == {"ann@x.io", "bob@x.io", "c@x.io", "d@x.io"}
     assert items[0].id is not None and items[1].id is not None
     assert (await members.find_by_id(items[0].id)).email == "c@x.io"
+    assert (await members.find_by_id(items[1].id)).email == "d@x.io"
+    assert items[2].id is None and items[3].id is None  # not stored: no id
 
 
 async def test_create_all_duplicate_inside_the_batch(members: Repository[Member]) -> None:
@@ -178,3 +191,4 @@ async def test_duplicate_id(members: Repository[Member], odm_db: Any) -> None:
     assert caught.value.properties == ["id"]
     assert caught.value.index == "_id_"
     assert caught.value.value == {"id": "A"}
+    assert_caused_by_the_driver(caught.value)

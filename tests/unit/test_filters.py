@@ -18,7 +18,6 @@ from odm.filters import (
     like_to_regex,
     merge_scope,
     projection_spec,
-    scope_defaults,
     sort_spec,
     translate_filter,
     translate_where,
@@ -26,6 +25,7 @@ from odm.filters import (
 from odm.metadata import ModelMeta
 from odm.models import Entity, Model, model
 from odm.properties import prop
+from odm.scoping import scope_values
 
 OID = "0123456789abcdef01234567"
 
@@ -822,14 +822,14 @@ def test_scope_errors_name_the_scope() -> None:
     assert refused_filter(None, scope={"where": {"nickname": 1}}).path == "scope.where.nickname"
 
 
-def test_scope_defaults() -> None:
+def test_scope_values_are_the_scalar_equalities_of_the_scope() -> None:
     scoped = Scoped.odm_meta()
-    assert scope_defaults(scoped, scoped.settings.scope) == {
+    assert scope_values(scoped, scoped.settings.scope) == {
         "deleted": False,
         "tenant": "a",
         "rank": 3,
     }
-    assert scope_defaults(
+    assert scope_values(
         CUSTOMER,
         {
             "where": {
@@ -838,22 +838,22 @@ def test_scope_defaults() -> None:
                 "tags": ["a"],
                 "address.city": "Paris",
                 "or": [{"email": "x"}],
-                "and": [{"and": [{"name": "n"}]}],
+                "and": [{"and": [{"name": "Nina"}]}],
             }
         },
-    ) == {"deleted": False, "name": "n"}
-    assert scope_defaults(CUSTOMER, None) == {}
-    assert scope_defaults(CUSTOMER, {"limit": 3}) == {}
+    ) == {"deleted": False, "address.city": "Paris", "name": "Nina"}
+    assert scope_values(CUSTOMER, None) == {}
+    assert scope_values(CUSTOMER, {"limit": 3}) == {}
 
 
 def test_scope_defaults_refuse_unknown_and_bad_values() -> None:
     with pytest.raises(InvalidFilterError) as caught:
-        scope_defaults(CUSTOMER, {"where": {"tenant": "a"}})
+        scope_values(CUSTOMER, {"where": {"tenant": "a"}})
     assert caught.value.path == "scope.where.tenant"
     with pytest.raises(InvalidFilterError) as caught:
-        scope_defaults(CUSTOMER, {"where": {"and": [{"age": "old"}]}})
+        scope_values(CUSTOMER, {"where": {"and": [{"age": "old"}]}})
     assert caught.value.path == "scope.where.and.0.age"
-    assert scope_defaults(Loose.odm_meta(), {"where": {"tenant": "a"}}) == {"tenant": "a"}
+    assert scope_values(Loose.odm_meta(), {"where": {"tenant": "a"}}) == {"tenant": "a"}
 
 
 # --- the trust boundary: reads ----------------------------------------------------------
