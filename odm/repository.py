@@ -409,6 +409,7 @@ class Repository(Generic[E]):
             entity, doc = self._validate_create(operation.instance)
         else:
             entity, doc = self._validate_replace(operation.instance, target_id=target_id)
+        operation.instance = entity
         await hooks.persist(operation, doc)
         return entity, doc
 
