@@ -197,7 +197,7 @@ class Repository(Generic[E]):
         plan = self._update_plan(data)
         query = self._where(where)
         update = await self._saving_changes(operation, plan)
-        matched = await self._collection.update_many(query, update, session=session)
+        matched = await self._collection.update_many(plan.guard(query), update, session=session)
         await self._saved(operation)
         return matched
 
@@ -210,8 +210,12 @@ class Repository(Generic[E]):
         plan = self._update_plan(data, target_id=id)
         query = self._id_where(id)
         update = await self._saving_changes(operation, plan)
-        matched = await self._collection.update_one(query, update, session=session)
+        matched = await self._collection.update_one(plan.guard(query), update, session=session)
         if not matched:
+            if plan.guards:  # stored, but its value would leave the property's bounds
+                doc = await self._collection.find_one(query, session=session)
+                if doc is not None:
+                    raise plan.out_of_bounds(self.meta, doc)
             raise EntityNotFoundError(self.meta.name, id)
         await self._saved(operation, is_new_instance=False)
 
@@ -252,7 +256,12 @@ class Repository(Generic[E]):
         sort = self._order(order)
         update = await self._saving_changes(operation, plan, upsert=upsert)
         doc = await self._collection.find_one_and_update(
-            query, update, sort=sort, return_new=return_new, upsert=upsert, session=session
+            plan.guard(query),
+            update,
+            sort=sort,
+            return_new=return_new,
+            upsert=upsert,
+            session=session,
         )
         entity = None if doc is None else await self._loaded(operation, doc)
         await self._saved(operation)

@@ -22,7 +22,14 @@ from .rules import name_problem, value_problem
 from .types import TypeInfo, to_utc_ms
 from .validation import Problems, check_extras, check_names, check_storable
 
-__all__ = ["ABSENT", "BY_NAME", "INVALID", "operator_value", "resolve_operator_path"]
+__all__ = [
+    "ABSENT",
+    "BY_NAME",
+    "INVALID",
+    "increment_guard",
+    "operator_value",
+    "resolve_operator_path",
+]
 
 _NUMERIC = frozenset(["$inc", "$mul"])
 _GROWING = frozenset(["$push", "$addToSet"])
@@ -31,6 +38,14 @@ _SHRINKING = frozenset(["$pull", "$pop", "$pullAll"])
 _NUMERIC_KEYWORDS = frozenset(
     ["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "enum"]
 )
+# The bounds an ``$inc`` keeps by matching only the documents whose result stays within
+# them: keyword -> (the MongoDB comparison on the stored value, the side it limits).
+_GUARDED_BOUNDS: dict[str, tuple[str, int]] = {
+    "minimum": ("$gte", -1),
+    "exclusiveMinimum": ("$gt", -1),
+    "maximum": ("$lte", 1),
+    "exclusiveMaximum": ("$lt", 1),
+}
 INVALID: Any = object()
 # Written data names properties, never stored field names (those are for documents).
 BY_NAME: dict[str, Any] = {"by_alias": False, "by_name": True}
@@ -243,11 +258,8 @@ def _numeric(
         )
         return INVALID, ABSENT
     bound = _keywords(prop) & _NUMERIC_KEYWORDS
-    if operator == "$inc":  # a step up cannot break a lower bound, nor a step down an upper
-        if value >= 0:
-            bound -= {"minimum", "exclusiveMinimum"}
-        if value <= 0:
-            bound -= {"maximum", "exclusiveMaximum"}
+    if operator == "$inc":  # bounds are kept by increment_guard's condition
+        bound -= _GUARDED_BOUNDS.keys()
         if value == 0:
             bound = frozenset()
     elif value == 1:
@@ -353,3 +365,24 @@ def _pull_condition(
         problems.add(where, "invalid-condition", "conflicting operators in one condition", None)
         return INVALID
     return query[resolved.field_path]
+
+
+def increment_guard(prop: PropertyMeta | None, step: Any) -> dict[str, Any] | None:
+    """The condition on the stored value under which ``$inc`` by ``step`` keeps the
+    property's ``minimum``/``maximum`` (exclusive or not): ``{"$gte": 2}`` for a step of
+    -3 on ``minimum: 5``. None when the step cannot break a bound."""
+    condition: dict[str, Any] = {}
+    if (
+        prop is None
+        or isinstance(step, bool)
+        or not isinstance(step, int | float | decimal.Decimal)
+    ):
+        return None
+    for keyword, (comparison, side) in _GUARDED_BOUNDS.items():
+        limit = prop.options.json_schema.get(keyword)
+        if isinstance(limit, int | float) and not isinstance(limit, bool) and step * side > 0:
+            if isinstance(step, decimal.Decimal):
+                condition[comparison] = encode_any(decimal.Decimal(str(limit)) - step)
+            else:
+                condition[comparison] = limit - step
+    return condition or None

@@ -8,7 +8,10 @@ the property's type, so no accepted update stores a document odm then refuses to
 
 * ``$set``/``$min``/``$max``: a value of the property's type (its keywords enforced);
 * ``$inc``/``$mul``: a number the property's type keeps (an ``int`` takes ints only), on a
-  numeric property with no bound, enum or literal it could break;
+  numeric property with no enum or literal; ``$mul`` never by a factor that could pass a
+  bound; an ``$inc`` of a property with ``minimum``/``maximum`` carries a guard (the
+  condition its stored value must meet, added to the query by the repository) so it only
+  changes documents it keeps within bounds (upserts refuse it);
 * ``$currentDate``: on a date property, ``True`` or ``{"$type": "date"}``;
 * ``$push``/``$addToSet``/``$pull``/``$pullAll``/``$pop``: on a list property, items of
   its item type (``$each`` wraps several), ``$pull`` also a condition (a where clause
@@ -23,8 +26,9 @@ other ``$`` key are refused.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from operator import ge, gt, le, lt
 from typing import Any, Literal
 
 import bson
@@ -33,7 +37,7 @@ from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
 from .codec import encode_partial
-from .errors import ValidationError
+from .errors import ErrorDetail, ValidationError
 from .metadata import ModelMeta, meta_of
 from .rules import MAX_DATA_DEPTH, depth_exceeds
 from .scoping import scope_conflicts, scope_values, value_at
@@ -41,6 +45,7 @@ from .update_operators import (
     ABSENT,
     BY_NAME,
     INVALID,
+    increment_guard,
     operator_value,
     resolve_operator_path,
 )
@@ -96,6 +101,39 @@ class UpdatePlan:
     operators: dict[str, dict[str, Any]] = field(default_factory=dict)
     inserted: dict[str, Any] = field(default_factory=dict)
     encoded_values: dict[str, Any] = field(default_factory=dict)
+    #: field path -> the condition its stored value must meet for an ``$inc`` to keep the
+    #: property's bounds; the repository adds it to the query, so a document whose value
+    #: would leave them is not updated
+    guards: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def guard(self, query: dict[str, Any]) -> dict[str, Any]:
+        """``query`` restricted to the documents this update keeps within bounds."""
+        if not self.guards:
+            return query
+        return {"$and": [query, *({path: cond} for path, cond in self.guards.items())]}
+
+    def out_of_bounds(self, meta: ModelMeta, doc: Mapping[str, Any]) -> ValidationError:
+        """The error of a stored document (``doc``) that a guard left out."""
+        details: list[ErrorDetail] = []
+        for path, condition in self.guards.items():
+            value: Any = doc
+            for part in path.split("."):
+                value = value.get(part) if isinstance(value, Mapping) else None
+            for comparison, limit in condition.items():
+                if isinstance(value, int | float) and _COMPARE[comparison](value, limit):
+                    continue
+                name = meta.property_path(path)
+                keyword = _BOUND_OF[comparison]
+                details.append(
+                    ErrorDetail(
+                        path=f"$inc.{name}",
+                        code=keyword,
+                        message=f"{meta.name}.$inc.{name}: the stored value would break "
+                        f"the property's {keyword} rule",
+                        value=None,
+                    )
+                )
+        return ValidationError(meta.name, details)
 
     def document(self, meta: ModelMeta | None = None) -> dict[str, Any]:
         """The MongoDB update document."""
@@ -103,6 +141,20 @@ class UpdatePlan:
         if self.encoded_values:
             update.setdefault("$set", {}).update(self.encoded_values)
         return update
+
+
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "$gte": ge,
+    "$gt": gt,
+    "$lte": le,
+    "$lt": lt,
+}
+_BOUND_OF = {
+    "$gte": "minimum",
+    "$gt": "exclusiveMinimum",
+    "$lte": "maximum",
+    "$lt": "exclusiveMaximum",
+}
 
 
 def translate_update(
@@ -228,6 +280,8 @@ def _operator(
         if _scope_touched(operator, path, inserted, scope, where, problems):
             continue
         out[resolved.field_path] = converted
+        if operator == "$inc" and (guard := increment_guard(prop, value)) is not None:
+            plan.guards[resolved.field_path] = guard
         if inserted is not ABSENT:
             plan.inserted[path] = inserted
     if not out:
@@ -299,6 +353,20 @@ def upsert_document(
             data,
             scope_values=scope_values,
             allow_extended_operators=allow_extended_operators,
+        )
+    if plan.guards:  # a document the guard leaves out would be inserted again instead
+        raise ValidationError(
+            meta.name,
+            [
+                {
+                    "path": f"$inc.{meta.property_path(path)}",
+                    "code": "invalid-operator",
+                    "message": f"{meta.name}.$inc.{meta.property_path(path)}: an upsert "
+                    "cannot increment a property with a minimum or maximum; set the value",
+                    "value": None,
+                }
+                for path in plan.guards
+            ],
         )
     created: dict[str, Any] = {}
     for path, value in scope_values_of(meta, where).items():

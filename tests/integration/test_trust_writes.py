@@ -58,6 +58,12 @@ class Blob(Entity):
     secret: str | None = None
 
 
+@model(collection="tw_stock")
+class Stock(Entity):
+    sku: str
+    count: int = prop(json_schema={"minimum": 0, "maximum": 10})
+
+
 async def stored(repo: Repository[Any]) -> list[dict[str, Any]]:
     return [doc async for doc in repo.collection.find({})]
 
@@ -304,3 +310,27 @@ async def test_a_duplicate_hidden_value_is_not_quoted_in_the_error(odm_db: Any) 
     assert error.value.properties == ["api_key"]
     assert error.value.value == {"api_key": None}
     assert "k-s3cret" not in str(error.value)
+
+
+# --- $inc on a property with bounds: applied only where the result keeps them ------------
+
+
+async def test_an_increment_never_takes_a_value_out_of_its_bounds(odm_db: Any) -> None:
+    stock = Repository(Stock, odm_db, allow_extended_operators=True)
+    low = await stock.create({"sku": "low", "count": 1})
+    high = await stock.create({"sku": "high", "count": 9})
+    assert await stock.update_all({"$inc": {"count": -2}}) == 1  # only "high" can give 2
+    with pytest.raises(ValidationError) as error:
+        await stock.update_by_id(low.id, {"$inc": {"count": -2}})
+    assert codes(error) == [("$inc.count", "minimum")]
+    with pytest.raises(ValidationError) as error:
+        await stock.update_by_id(high.id, {"$inc": {"count": 4}})
+    assert codes(error) == [("$inc.count", "maximum")]
+    assert await stock.find_one_and_update({"sku": "low"}, {"$inc": {"count": -5}}) is None
+    claimed = await stock.find_one_and_update({"sku": "high"}, {"$inc": {"count": 3}})
+    assert claimed is not None and claimed.count == 10
+    assert sorted((d["sku"], d["count"]) for d in await stored(stock)) == [
+        ("high", 10),
+        ("low", 1),
+    ]
+    assert [s.count for s in await stock.find({"order": "sku ASC"})] == [10, 1]

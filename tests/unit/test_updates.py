@@ -152,7 +152,6 @@ def test_every_operator_of_the_contract_is_known() -> None:
         ({"$inc": {"count": 0.5}}, ("$inc.count", "type")),
         ({"$mul": {"count": 1.5}}, ("$mul.count", "type")),
         ({"$inc": {"name": 1}}, ("$inc.name", "type")),
-        ({"$inc": {"level": 1}}, ("$inc.level", "type")),  # could pass maximum
         ({"$inc": {"count": True}}, ("$inc.count", "type")),
         ({"$currentDate": {"name": True}}, ("$currentDate.name", "type")),
         ({"$currentDate": {"at": {"$type": "timestamp"}}}, ("$currentDate.at", "type")),
@@ -264,3 +263,24 @@ def test_an_upsert_needs_what_a_create_needs() -> None:
         upsert_document(Row, {"tenant": "a"}, {"note": "n"})
     assert error.value.codes == ["presence"]
     assert error.value.details[0]["message"].endswith("(in the document an upsert inserts)")
+
+
+def test_an_increment_of_a_bounded_property_is_guarded_not_refused() -> None:
+    plan = translate_update(Row, {"$inc": {"level": 1}}, allow_extended_operators=True)
+    assert plan.document() == {"$inc": {"level": 1}}
+    assert plan.guards == {"level": {"$lte": 4}}
+    assert plan.guard({"_id": 1}) == {"$and": [{"_id": 1}, {"level": {"$lte": 4}}]}
+    down = translate_update(Row, {"$inc": {"level": -2}}, allow_extended_operators=True)
+    assert down.guards == {"level": {"$gte": 3}}
+    error = down.out_of_bounds(Row.odm_meta(), {"level": 2})
+    assert error.codes == ["minimum"]
+    assert error.details[0]["path"] == "$inc.level"
+    assert translate_update(Row, {"$inc": {"count": 5}}, allow_extended_operators=True).guards == {}
+
+
+def test_an_upsert_cannot_increment_a_bounded_property() -> None:
+    with pytest.raises(ValidationError) as error:
+        upsert_document(
+            Row, {"name": "a"}, {"$inc": {"level": 1}}, allow_extended_operators=True
+        )
+    assert error.value.codes == ["invalid-operator"]
