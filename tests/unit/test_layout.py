@@ -120,3 +120,15 @@ def test_a_synchronous_client_is_refused_saying_use_the_async_one() -> None:
 async def test_close_client_refuses_what_is_no_client() -> None:
     with pytest.raises(ODMError, match="no driver's client"):
         await close_client(object())
+
+
+MAX_MODULE_LINES = 650  # about 600: a module a reader can hold in mind
+
+
+def test_no_module_is_longer_than_a_reader_can_hold() -> None:
+    long = {
+        module_name(path): lines
+        for path in ODM_ROOT.rglob("*.py")
+        if (lines := len(path.read_text().splitlines())) > MAX_MODULE_LINES
+    }
+    assert long == {}
