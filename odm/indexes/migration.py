@@ -5,6 +5,7 @@ It drops nothing unless asked (``drop_extra``, ``replace_conflicting``).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
@@ -28,6 +29,9 @@ __all__ = [
     "migrate_collection",
     "migrate_repository",
 ]
+
+
+_log = logging.getLogger("odm.indexes")
 
 
 class Migratable(Protocol):
@@ -150,6 +154,7 @@ async def migrate_collection(
     for name in to_drop:
         await _index_call(collection, report, name, "drop", collection.drop_index(name))
         report.dropped.append(name)
+        _log.info("migrate %s: dropped index %s", collection.name, name)
     for spec in to_create:
         keys, options = spec.create_arguments()
         await _index_call(
@@ -157,8 +162,13 @@ async def migrate_collection(
         )
         report.created.append(spec.name)
         report.notes.setdefault(spec.name, spec.describe())
+        _log.info("migrate %s: created index %s (%s)", collection.name, spec.name, spec.describe())
     for match in plan.existing:
         report.notes.setdefault(match.declared.name, match.declared.describe())
+    level = logging.WARNING if report.conflicting and not replace_conflicting else logging.INFO
+    _log.log(
+        level, "migrate %s%s: %s", collection.name, f" ({model})" if model else "", report.summary()
+    )
     return report
 
 

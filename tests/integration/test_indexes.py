@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -96,6 +97,22 @@ async def test_migrate_twice_creates_nothing_the_second_time(odm_db: Any) -> Non
     assert again.created == again.dropped == again.extra == again.conflicting == []
     assert sorted(again.existing) == sorted(EXPECTED)
     assert not again.changed
+
+
+async def test_migrate_logs_what_it_did_on_the_odm_logger(
+    odm_db: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    repo = Repository(Customer, odm_db)
+    with caplog.at_level(logging.INFO, logger="odm"):
+        await repo.migrate()
+        await repo.migrate()
+    lines = [r.getMessage() for r in caplog.records if r.name == "odm.indexes"]
+    created = [line for line in lines if "created index" in line]
+    assert sorted(line.split("created index ")[1].split(" ")[0] for line in created) == sorted(
+        EXPECTED
+    )
+    summary = f"0 created, {len(EXPECTED)} existing, 0 extra, 0 conflicting"
+    assert lines[-1] == f"migrate customers (Customer): {summary}"
 
 
 @pytest.mark.backend_limit(embedded=NO_HASHED)
