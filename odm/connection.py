@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from odm.drivers import close_client, open_client, open_mock_client
+from odm.drivers import DriverDatabase, close_client, open_client, open_mock_client
 from odm.embedded import EmbeddedServer, default_data_dir
 from odm.errors import ODMError
 
@@ -61,7 +61,7 @@ def default_uri() -> str:
 
 def connect(
     uri: str | None = None, *, driver: str = "pymongo", **client_options: Any
-) -> AbstractAsyncContextManager[Any]:
+) -> AbstractAsyncContextManager[DriverDatabase]:
     """Open a client, check the server answers, and yield the database the URI names.
 
     - ``mongodb://`` / ``mongodb+srv://``: ``pymongo.AsyncMongoClient`` (``driver="motor"``:
@@ -103,7 +103,9 @@ def _announce_default() -> None:
 
 
 @asynccontextmanager
-async def _connect(uri: str, driver: str, client_options: dict[str, Any]) -> AsyncIterator[Any]:
+async def _connect(
+    uri: str, driver: str, client_options: dict[str, Any]
+) -> AsyncIterator[DriverDatabase]:
     parts = urlsplit(uri)
     scheme = parts.scheme.lower()
     options = dict(client_options)

@@ -39,6 +39,8 @@ class DriverDatabase(Protocol):
 
     def __getitem__(self, name: str) -> Any: ...
 
+    def __getattr__(self, name: str) -> Any: ...
+
 
 class Session(Protocol):
     """A driver session (pymongo's ``AsyncClientSession`` or motor's session), as yielded
