@@ -192,13 +192,21 @@ class ServerCollection:
         return int(result.matched_count)
 
     async def replace_one(
-        self, query: Mapping[str, Any], doc: Document, *, session: Session | None = None
+        self,
+        query: Mapping[str, Any],
+        doc: Document,
+        *,
+        upsert: bool = False,
+        session: Session | None = None,
     ) -> int:
-        """Replace the first matching document with ``doc``; return the matched count."""
+        """Replace the first matching document with ``doc`` (or, with ``upsert``, insert
+        it when none matches); return the matched count."""
         try:
-            result = await self._driver.replace_one(query, doc, **_session_option(session))
+            result = await self._driver.replace_one(
+                query, doc, upsert=upsert, **_session_option(session)
+            )
         except PyMongoError as error:
-            attempt = WriteAttempt(documents=[doc], query=query, replacement=True)
+            attempt = WriteAttempt(documents=[doc], query=query, replacement=True, upsert=upsert)
             raise await self._mapped(error, attempt) from error
         return int(result.matched_count)
 

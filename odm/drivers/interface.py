@@ -118,7 +118,12 @@ class Collection(Protocol):
     ) -> int: ...
 
     async def replace_one(
-        self, query: Mapping[str, Any], doc: Document, *, session: Session | None = None
+        self,
+        query: Mapping[str, Any],
+        doc: Document,
+        *,
+        upsert: bool = False,
+        session: Session | None = None,
     ) -> int: ...
 
     async def find_one_and_update(
