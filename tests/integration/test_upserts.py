@@ -11,8 +11,8 @@ import pytest
 from bson import ObjectId
 
 from odm import (
-    EntityNotFoundError,
     Entity,
+    EntityNotFoundError,
     ODMError,
     Repository,
     ValidationError,
