@@ -322,6 +322,7 @@ class Repository(Generic[E]):
         id = coerce_id(self.meta, given)
         changes = self._without_id(data)
         operation.id, operation.where, operation.data = id, {self._id_name: id}, changes
+        operation.instance = None  # a partial update: data + where
         plan = self._update_plan(changes, target_id=id)
         query = self._id_where(id)
         refused = self._insert_refused(operation, plan)
