@@ -286,12 +286,21 @@ class Repository(Generic[E]):
 
         One atomic upsert whose update is only ``$setOnInsert`` with the document a create
         would insert, so concurrent calls for the same key create one entity: the stored
-        one is never changed, and ``created`` is whether this call inserted it.
+        one is never changed, and ``created`` is whether this call inserted it. When the
+        create would be refused (``ValidationError``: data that is not a valid entity, a
+        chosen id on a ``force_id`` model, ``where`` and ``data`` disagreeing, a scope
+        conflict), the call only finds, and raises that error when nothing matches.
         """
         operation = Operation("find_or_create", self, session, where=where, data=data)
         await self._access(operation)
         query = self._where(where)
-        validated = self._validate_found_or_created(where, data or {})
+        try:
+            validated = self._validate_found_or_created(where, data or {})
+        except ValidationError:
+            found = await self._collection.find_one(query, sort=self._order(None), session=session)
+            if found is None:
+                raise
+            return await self._loaded(operation, found), False
         entity, doc = await self._saving(operation, validated)
         on_insert = dict(doc)
         chosen = self._id_name in self._named_properties(where, data or {})
@@ -327,12 +336,15 @@ class Repository(Generic[E]):
         query = self._id_where(id)
         refused = self._insert_refused(operation, plan)
         update = await self._saving_changes(operation, plan, upsert=refused is None)
-        doc = await self._collection.find_one_and_update(
-            query, update, return_new=True, upsert=refused is None, session=session
-        )
-        if doc is None:  # only an update could run, and there is nothing to update
-            assert refused is not None
-            raise refused
+        if refused is None:
+            doc = await self._upserted(query, update, session=session)
+        else:  # only an update can run: when there is nothing to update, the refusal
+            updated = await self._collection.find_one_and_update(
+                query, update, return_new=True, session=session
+            )
+            if updated is None:
+                raise refused
+            doc = updated
         entity = await self._loaded(operation, doc)
         await self._saved(operation)
         return entity
@@ -395,10 +407,7 @@ class Repository(Generic[E]):
         if doc is None:
             if refused is not None:  # nothing to update, and the create is refused
                 raise refused
-            doc = await self._collection.find_one_and_update(
-                query, update, return_new=True, upsert=True, session=session
-            )
-        assert doc is not None
+            doc = await self._upserted(query, update, session=session)
         entity = await self._loaded(operation, doc)
         await self._saved(operation, is_new_instance=not matches)
         return entity
@@ -847,6 +856,28 @@ class Repository(Generic[E]):
         if "id" in named:
             named.add(self._id_name)
         return named
+
+    async def _upserted(
+        self, query: Mapping[str, Any], update: Mapping[str, Any], *, session: Session | None
+    ) -> Document:
+        """One atomic upsert, and the document it left. Two upserts racing past a unique
+        index: the one that lost did not write, and runs once more (now an update). A
+        server that applied a racing upsert but replied with no document (the embedded
+        server does) is answered by reading the document: the write was done, so it is
+        not repeated."""
+        try:
+            doc = await self._collection.find_one_and_update(
+                query, update, return_new=True, upsert=True, session=session
+            )
+        except DuplicateKeyError:
+            doc = await self._collection.find_one_and_update(
+                query, update, return_new=True, upsert=True, session=session
+            )
+        if doc is None:
+            doc = await self._collection.find_one(query, session=session)
+        if doc is None:
+            raise ODMError(f"an upsert of {self.meta.name} left no document to return")
+        return doc
 
     async def _find_or_insert(
         self,

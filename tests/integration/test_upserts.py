@@ -13,6 +13,7 @@ from bson import ObjectId
 from odm import (
     Entity,
     EntityNotFoundError,
+    InvalidFilterError,
     ODMError,
     Repository,
     ValidationError,
@@ -338,3 +339,91 @@ async def test_upsert_with_where_keeps_the_scope(odm_db: Any) -> None:
     with pytest.raises(ValidationError) as error:
         await repo.upsert_with_where({"email": "o@x.io"}, {"tenant": "b"})
     assert codes(error.value.details) == [("tenant", "scope-conflict")]
+
+
+async def test_find_or_create_finds_when_only_a_find_can_run(odm_db: Any) -> None:
+    repo = Repository(Account, odm_db)
+    created = await repo.create({"email": "k@x.io", "name": "K"})
+    # a chosen id on a force_id model cannot be created, but it can be found
+    found, was_created = await repo.find_or_create({"id": created.id})
+    assert (found.id, found.email, was_created) == (created.id, "k@x.io", False)
+    with pytest.raises(ValidationError) as error:
+        await repo.find_or_create({"id": str(ObjectId())})
+    assert codes(error.value.details) == [("id", "absence"), ("email", "presence")]
+    assert await repo.collection.count_documents({}) == 1
+
+
+async def test_find_or_create_on_renamed_fields_and_refused_names(odm_db: Any) -> None:
+    repo = Repository(Account, odm_db)
+    entity, created = await repo.find_or_create({"email": "r@x.io", "plan": "pro"})
+    assert created and entity.plan == "pro"
+    stored = await repo.collection.find_one({})
+    assert (stored["pl"], "plan" in stored) == ("pro", False)
+    again, created = await repo.find_or_create({"plan": "pro"}, {"email": "other@x.io"})
+    assert (again.id, created) == (entity.id, False)
+    with pytest.raises(InvalidFilterError):
+        await repo.find_or_create({"nope": 1}, {"email": "n@x.io"})
+    with pytest.raises(ValidationError) as error:
+        await repo.find_or_create({"email": "n@x.io"}, {"nope": 1})
+    assert codes(error.value.details) == [("nope", "unknown-property")]
+    assert await repo.collection.count_documents({}) == 1
+
+
+async def test_upsert_with_where_update_branch_runs_when_a_create_could_not(
+    odm_db: Any,
+) -> None:
+    repo = Repository(Account, odm_db)
+    created = await repo.create({"email": "u@x.io", "name": "Uma"})
+    # the insert branch would lack the required email: only the update can run
+    updated = await repo.upsert_with_where({"name": "Uma"}, {"visits": 2})
+    assert (updated.id, updated.visits) == (created.id, 2)
+    assert (await repo.collection.find_one({}))["visits"] == 2
+
+
+async def test_upsert_with_an_entity_instance(odm_db: Any) -> None:
+    repo = Repository(FreeAccount, odm_db)
+    fresh = FreeAccount(email="i@x.io", name="Ida")
+    created = await repo.upsert(fresh)
+    assert created.id is not None
+    stored = await repo.collection.find_one({})
+    assert (str(stored["_id"]), stored["name"]) == (created.id, "Ida")
+    created.name = "Ida B"
+    again = await repo.upsert(created)
+    assert (again.id, again.name) == (created.id, "Ida B")
+    assert await repo.collection.count_documents({}) == 1
+
+
+async def test_replace_or_create_keeps_the_scope(odm_db: Any) -> None:
+    repo = Repository(TenantAccount, odm_db)
+    entity = await repo.replace_or_create({"email": "s@x.io"})
+    assert entity.tenant == "a"
+    with pytest.raises(ValidationError) as error:
+        await repo.replace_or_create({"id": entity.id, "email": "s@x.io", "tenant": "b"})
+    assert codes(error.value.details) == [("tenant", "scope-conflict")]
+    assert (await repo.collection.find_one({}))["tenant"] == "a"
+
+
+@pytest.mark.backend_limit(mock="mongomock-motor runs one call at a time: no race to show")
+async def test_twenty_concurrent_upserts_of_one_id_make_one(odm_db: Any) -> None:
+    repo = Repository(Code, odm_db)
+    results = await asyncio.gather(
+        *(repo.upsert({"id": "K", "label": f"l{i}", "uses": i}) for i in range(20))
+    )
+    assert await repo.collection.count_documents({}) == 1
+    assert {entity.id for entity in results} == {"K"}
+    replaced = await asyncio.gather(
+        *(repo.replace_or_create({"id": "R", "label": f"r{i}"}) for i in range(20))
+    )
+    assert await repo.collection.count_documents({"_id": "R"}) == 1
+    assert {entity.id for entity in replaced} == {"R"}
+
+
+@pytest.mark.backend_limit(mock="mongomock-motor runs one call at a time: no race to show")
+async def test_twenty_concurrent_upserts_with_where_make_one(odm_db: Any) -> None:
+    repo = Repository(Account, odm_db)
+    results = await asyncio.gather(
+        *(repo.upsert_with_where({"email": "w@x.io"}, {"name": f"n{i}"}) for i in range(20)),
+        return_exceptions=True,
+    )
+    assert await repo.collection.count_documents({}) == 1
+    assert all(not isinstance(result, BaseException) for result in results), results
