@@ -465,12 +465,22 @@ class ServerDatabase:
 
     # -- the shared behaviour ------------------------------------------------------------
 
-    def collection(self, name: str, *, names: FieldNames | None = None) -> ServerCollection:
+    def collection(
+        self,
+        name: str,
+        *,
+        names: FieldNames | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> ServerCollection:
         """The adapter of collection ``name`` (created lazily by the server, as usual).
 
         ``names`` (a model's metadata) names the properties in duplicate-key errors;
         without it they are the field names and the model is the collection's name.
+        ``options`` (``write_concern``, ``read_concern``, ``read_preference``: pymongo
+        objects, see ``odm.drivers.concerns``) apply to every command of the collection.
         """
+        if options:
+            return self.collection_class(self.with_options(self.raw[name], options), self, names)
         if names is not None:
             return self.collection_class(self.raw[name], self, names)
         adapter = self._collections.get(name)
@@ -478,6 +488,10 @@ class ServerDatabase:
             adapter = self.collection_class(self.raw[name], self, None)
             self._collections[name] = adapter
         return adapter
+
+    def with_options(self, collection: Any, options: Mapping[str, Any]) -> Any:
+        """The driver's collection with read/write concerns and read preference."""
+        return collection.with_options(**options)
 
     def transaction(self) -> AbstractAsyncContextManager[Session]:
         """Start a session and a transaction; yield the session.

@@ -207,7 +207,16 @@ class Database(Protocol):
     @property
     def supports_transactions(self) -> bool: ...
 
-    def collection(self, name: str, *, names: FieldNames | None = None) -> Collection: ...
+    def collection(
+        self,
+        name: str,
+        *,
+        names: FieldNames | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> Collection:
+        """The adapter of collection ``name``; ``options`` (``write_concern``,
+        ``read_concern``, ``read_preference``: pymongo objects) apply to its commands."""
+        ...
 
     def transaction(self) -> AbstractAsyncContextManager[Session]: ...
 
