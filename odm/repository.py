@@ -9,7 +9,7 @@ save`` / ``after delete``. The steps are the private methods at the end.
 from __future__ import annotations
 
 import copy
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Generic, TypeVar
 
@@ -508,7 +508,7 @@ class Repository(Generic[E]):
         return await self._loaded(operation, doc, partial=query.projection is not None)
 
     async def find_by_ids(
-        self, ids: Sequence[Any], filter: Filter | None = None, *, session: Session | None = None
+        self, ids: Iterable[Any], filter: Filter | None = None, *, session: Session | None = None
     ) -> list[E]:
         """The entities with these ids (in scope), in the order of ``ids``, with one query.
 
@@ -518,10 +518,12 @@ class Repository(Generic[E]):
         the results in order), ``skip`` and ``limit`` (applied to the ordered list); the
         order is the order of ``ids``.
         """
+        if isinstance(ids, str | bytes | Mapping | BaseModel) or not isinstance(ids, Iterable):
+            raise InvalidFilterError("ids", f"ids is a list of ids, not {type(ids).__name__}")
+        if filter is not None and not isinstance(filter, Mapping):
+            raise InvalidFilterError("", f"a filter is a mapping, not {type(filter).__name__}")
         operation = Operation("find_by_ids", self, session, id=ids, query=filter)
         await self._access(operation)
-        if isinstance(ids, str | bytes) or not isinstance(ids, Sequence | set | frozenset):
-            raise InvalidFilterError("ids", f"ids is a list, not {type(ids).__name__}")
         wanted: dict[Any, int] = {}
         for given in ids:
             try:

@@ -131,4 +131,8 @@ async def test_ids_must_be_a_list(odm_db: Any) -> None:
     with pytest.raises(InvalidFilterError):
         await repo.find_by_ids("65a1f0c2e4b0a1b2c3d4e5f6")  # type: ignore[arg-type]
     with pytest.raises(InvalidFilterError):
-        await repo.find_by_ids({"$ne": None})  # type: ignore[arg-type]
+        await repo.find_by_ids({"$ne": None})
+    with pytest.raises(InvalidFilterError):
+        await repo.find_by_ids([], ["where"])  # type: ignore[arg-type]
+    a, b, _, _ = await make(repo)
+    assert [item.name for item in await repo.find_by_ids(i for i in (b.id, a.id))] == ["b", "a"]
