@@ -9,11 +9,10 @@ save`` / ``after delete``. The steps are the private methods at the end.
 from __future__ import annotations
 
 import copy
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
-from bson import ObjectId
 from pydantic import BaseModel
 
 from .codec import decode, decode_many, decode_trusted
@@ -24,20 +23,20 @@ from .errors import (
     EntityNotFoundError,
     ErrorDetail,
     InvalidFilterError,
-    ODMError,
     ValidationError,
 )
 from .filters import Filter as FilterDict
-from .filters import Query, merge_scope, sort_spec, translate_filter, translate_where
+from .filters import Query, sort_spec, translate_filter, translate_where
 from .filters import Where as WhereDict
 from .hidden import path_is_hidden
-from .ids import coerce_id, id_condition
+from .ids import id_condition
 from .indexes import MigrationReport, automigrate_repository, migrate_repository
+from .loopback_methods import LoopBackMethods
 from .metadata import ID_FIELD, ModelMeta, meta_of
 from .models import Entity
 from .operations import NO_HOOKS, HookPoints, Operation
-from .scoping import apply_scope_defaults, scope_conflicts, scope_values
-from .updates import UpdatePlan, scope_values_of, translate_update, upsert_document
+from .scoping import scope_values
+from .updates import UpdatePlan, translate_update, upsert_document
 from .validation import validate_create_document, validate_replace_document
 
 __all__ = ["Repository"]
@@ -46,8 +45,6 @@ E = TypeVar("E", bound=Entity)
 Filter = FilterDict | Mapping[str, Any]
 Where = WhereDict | Mapping[str, Any]
 _NO_ID: Any = object()
-#: how often ``find_or_create`` tries again when a racing upsert broke a unique index
-_UPSERT_ATTEMPTS = 3
 Validated = tuple[E, Document]
 
 
@@ -66,7 +63,7 @@ class _ErrorNames:
         return path_is_hidden(self.meta, property_path)
 
 
-class Repository(Generic[E]):
+class Repository(LoopBackMethods[E]):
     """The async repository of ``entity_class`` on a database ``db``.
 
     ``db`` is a database of ``pymongo.AsyncMongoClient``, motor's ``AsyncIOMotorClient``
@@ -142,20 +139,6 @@ class Repository(Generic[E]):
         """The same repository without the model's default scope."""
         clone = copy.copy(self)
         clone._set_scope(None)
-        return clone
-
-    def scoped(self, name: str) -> Repository[E]:
-        """The same repository under the model's named scope ``name`` (``@model(scopes=
-        {name: filter})``) merged with the current scope: the wheres AND-ed, the smaller
-        limit, the named scope's order, skip and fields else the current scope's. Its
-        scalar equalities are defaults on create and conflicts on other writes, as the
-        default scope's are. An unknown name is an ``ODMError``."""
-        scopes = self.meta.settings.scopes
-        if name not in scopes:
-            known = ", ".join(repr(n) for n in sorted(scopes)) or "none"
-            raise ODMError(f"{self.meta.name} has no scope {name!r} (its scopes: {known})")
-        clone = copy.copy(self)
-        clone._set_scope(merge_scope(self.scope, scopes[name]))
         return clone
 
     def transaction(self) -> AbstractAsyncContextManager[Session]:
@@ -293,142 +276,6 @@ class Repository(Generic[E]):
         await self._saved(operation)
         return entity
 
-    # --- upserts: each one atomic server write ---------------------------------------
-
-    async def find_or_create(
-        self, where: Where, data: Mapping[str, Any] | None = None, *, session: Session | None = None
-    ) -> tuple[E, bool]:
-        """The entity matching ``where``, or a new one created from ``data`` (the scalar
-        equalities of ``where`` fill the properties ``data`` lacks): ``(entity, created)``.
-
-        One atomic upsert whose update is only ``$setOnInsert`` with the document a create
-        would insert, so concurrent calls for the same key create one entity: the stored
-        one is never changed, and ``created`` is whether this call inserted it. When the
-        create would be refused (``ValidationError``: data that is not a valid entity, a
-        chosen id on a ``force_id`` model, ``where`` and ``data`` disagreeing, a scope
-        conflict), the call only finds, and raises that error when nothing matches.
-        """
-        operation = Operation("find_or_create", self, session, where=where, data=data)
-        await self._access(operation)
-        query = self._where(where)
-        try:
-            validated = self._validate_found_or_created(where, data or {})
-        except ValidationError:
-            found = await self._collection.find_one(query, sort=self._order(None), session=session)
-            if found is None:
-                raise
-            return await self._loaded(operation, found), False
-        entity, doc = await self._saving(operation, validated)
-        on_insert = dict(doc)
-        chosen = self._id_name in self._named_properties(where, data or {})
-        if ID_FIELD not in on_insert:  # a database-generated id: chosen here, to know it
-            on_insert[ID_FIELD] = ObjectId()
-        stored = await self._find_or_insert(query, on_insert, chosen=chosen, session=session)
-        created = stored is None
-        if created:
-            self._store_id(entity, on_insert[ID_FIELD], entity)
-        else:
-            assert stored is not None
-            entity = await self._loaded(operation, stored)
-        await self._saved(operation, is_new_instance=created)
-        return entity, created
-
-    async def upsert(self, data: Mapping[str, Any] | E, *, session: Session | None = None) -> E:
-        """LoopBack's ``updateOrCreate``/``patchOrCreate``: with an id that exists (in
-        scope), a partial update with ``data``; otherwise a create. One atomic write.
-
-        With a generated id and ``force_id`` (the default), an id no stored entity has
-        cannot be created (``ValidationError``, code ``absence``), as with ``create``.
-        """
-        operation = Operation("upsert", self, session, data=None, instance=data)
-        await self._access(operation)
-        given = self._given_id(data)
-        if given is None:
-            return await self._inserted(operation, data)
-        id = coerce_id(self.meta, given)
-        changes = self._without_id(data)
-        operation.id, operation.where, operation.data = id, {self._id_name: id}, changes
-        operation.instance = None  # a partial update: data + where
-        plan = self._update_plan(changes, target_id=id)
-        query = self._id_where(id)
-        refused = self._insert_refused(operation, plan)
-        update = await self._saving_changes(operation, plan, upsert=refused is None)
-        if refused is None:
-            doc = await self._upserted(query, update, session=session)
-        else:  # only an update can run: when there is nothing to update, the refusal
-            updated = await self._collection.find_one_and_update(
-                query, update, return_new=True, session=session
-            )
-            if updated is None:
-                raise refused
-            doc = updated
-        entity = await self._loaded(operation, doc)
-        await self._saved(operation)
-        return entity
-
-    async def replace_or_create(
-        self, data: Mapping[str, Any] | E, *, session: Session | None = None
-    ) -> E:
-        """Replace the entity with ``data``'s id whole when it exists (in scope), else
-        create it. One atomic write; ``force_id`` as for ``upsert``."""
-        operation = Operation("replace_or_create", self, session, instance=data)
-        await self._access(operation)
-        given = self._given_id(data)
-        if given is None:
-            return await self._inserted(operation, data)
-        id = coerce_id(self.meta, given)
-        operation.id = id
-        forced = self._id_forced()
-        validated = self._validate_replace(data, target_id=id)
-        if not forced:
-            self._validate_create(data)  # the insert branch is a create
-        query = self._id_where(id)
-        entity, doc = await self._saving(operation, validated, target_id=id)
-        doc.pop(ID_FIELD, None)  # the stored _id, or the query's for an insert
-        matched = await self._collection.replace_one(query, doc, upsert=not forced, session=session)
-        if not matched and forced:
-            self._validate_create(data)
-            raise EntityNotFoundError(self.meta.name, id)  # pragma: no cover
-        self._store_id(entity, id, data)
-        await self._saved(operation, is_new_instance=not matched)
-        return entity
-
-    async def upsert_with_where(
-        self, where: Where, data: Mapping[str, Any], *, session: Session | None = None
-    ) -> E:
-        """One entity matching ``where`` (in scope): a partial update with ``data``; none:
-        a create (``where``'s scalar equalities fill what ``data`` lacks); more than one:
-        ``ODMError``, and nothing is written."""
-        operation = Operation("upsert_with_where", self, session, where=where, data=data)
-        await self._access(operation)
-        plan = self._update_plan(data)
-        query = self._where(where)
-        matches = await self._collection.find_all(
-            query, projection={ID_FIELD: 1}, limit=2, session=session
-        )
-        if len(matches) > 1:
-            raise ODMError(
-                f"upsert_with_where: more than one {self.meta.name} matches the where clause; "
-                "nothing was written"
-            )
-        refused = self._insert_refused(operation, plan)
-        update = await self._saving_changes(operation, plan, upsert=refused is None)
-        doc: Document | None = None
-        if matches:  # the one match, if it still matches
-            doc = await self._collection.find_one_and_update(
-                {"$and": [query, {ID_FIELD: matches[0][ID_FIELD]}]},
-                update,
-                return_new=True,
-                session=session,
-            )
-        if doc is None:
-            if refused is not None:  # nothing to update, and the create is refused
-                raise refused
-            doc = await self._upserted(query, update, session=session)
-        entity = await self._loaded(operation, doc)
-        await self._saved(operation, is_new_instance=not matches)
-        return entity
-
     async def delete(self, entity: E, *, session: Session | None = None) -> None:
         """Delete this entity (``EntityNotFoundError`` when it is not stored)."""
         await self.delete_by_id(entity.get_id(), session=session)
@@ -506,45 +353,6 @@ class Repository(Generic[E]):
         if doc is None:
             raise EntityNotFoundError(self.meta.name, id)
         return await self._loaded(operation, doc, partial=query.projection is not None)
-
-    async def find_by_ids(
-        self, ids: Iterable[Any], filter: Filter | None = None, *, session: Session | None = None
-    ) -> list[E]:
-        """The entities with these ids (in scope), in the order of ``ids``, with one query.
-
-        Each id is coerced like every id argument; one that cannot be an id of this model,
-        and one no entity has, is left out. An id given twice gives its entity once, at its
-        first place. ``filter`` may add a where, ``fields`` (the id is always read, to put
-        the results in order), ``skip`` and ``limit`` (applied to the ordered list); the
-        order is the order of ``ids``.
-        """
-        if isinstance(ids, str | bytes | Mapping | BaseModel) or not isinstance(ids, Iterable):
-            raise InvalidFilterError("ids", f"ids is a list of ids, not {type(ids).__name__}")
-        if filter is not None and not isinstance(filter, Mapping):
-            raise InvalidFilterError("", f"a filter is a mapping, not {type(filter).__name__}")
-        operation = Operation("find_by_ids", self, session, id=ids, query=filter)
-        await self._access(operation)
-        wanted: dict[Any, int] = {}
-        for given in ids:
-            try:
-                wanted.setdefault(coerce_id(self.meta, given), len(wanted))
-            except EntityNotFoundError:
-                continue
-        if not wanted:
-            return []
-        id_where = {self._id_name: {"inq": list(wanted)}}
-        where = (operation.query or {}).get("where")
-        query = self._query(
-            {**(operation.query or {}), "where": {"and": [id_where, where]} if where else id_where}
-        )
-        projection = query.projection
-        docs = await self._collection.find_all(query.where, projection=projection, session=session)
-        entities = await self._loaded_all(operation, docs, partial=projection is not None)
-        placed = sorted(
-            entities, key=lambda entity: wanted.get(coerce_id(self.meta, entity.get_id()), 0)
-        )
-        end = None if not query.limit else query.skip + query.limit
-        return placed[query.skip : end]
 
     async def iterate(
         self,
@@ -805,174 +613,3 @@ class Repository(Generic[E]):
             entity.__pydantic_fields_set__.add(id_prop.name)
         if isinstance(data, self.entity_class) and data is not entity:
             data.__dict__[id_prop.name] = entity.__dict__[id_prop.name]
-
-    # --- the upserts' steps ---------------------------------------------------------
-
-    @property
-    def _id_name(self) -> str:
-        assert self.meta.id is not None
-        return self.meta.id.name
-
-    def _id_forced(self) -> bool:
-        """True when the id is generated and callers may not choose it (``force_id``)."""
-        assert self.meta.id is not None
-        return self.meta.id.generated and self.meta.settings.force_id
-
-    def _given_id(self, data: Mapping[str, Any] | E) -> Any:
-        if isinstance(data, BaseModel):
-            return data.__dict__.get(self._id_name)
-        if not isinstance(data, Mapping):
-            raise ValidationError(
-                self.meta.name,
-                [
-                    ErrorDetail(
-                        path="",
-                        code="type",
-                        message=f"data is a mapping or a {self.meta.name}",
-                        value=None,
-                    )
-                ],
-            )
-        return data.get(self._id_name, data.get("id") if self._id_name != "id" else None)
-
-    def _without_id(self, data: Mapping[str, Any] | E) -> dict[str, Any]:
-        """``data`` without its id, by property name (what a partial update changes)."""
-        if isinstance(data, BaseModel):
-            raw = {n: v for n, v in data.__dict__.items() if n in data.model_fields_set}
-            raw.update(data.__pydantic_extra__ or {})
-        else:
-            raw = dict(data)
-        raw.pop(self._id_name, None)
-        raw.pop("id", None)
-        return raw
-
-    def _insert_refused(self, operation: Operation, plan: UpdatePlan) -> ValidationError | None:
-        """Why the insert branch of an upsert would be refused as a create (None when it
-        would not): such a call can only update what is stored, and raises this error
-        when nothing is. A generated id with ``force_id`` is never chosen by a caller."""
-        if operation.id is not None and self._id_forced():
-            try:
-                self._validate_create({**(operation.data or {}), self._id_name: operation.id})
-            except ValidationError as error:
-                return error
-        try:
-            upsert_document(
-                self.entity_class,
-                operation.where,
-                operation.data if operation.data is not None else {},
-                scope_values=self._scope_values,
-                allow_extended_operators=self.allow_extended_operators,
-                plan=plan,
-            )
-        except ValidationError as error:
-            return error
-        return None
-
-    def _named_properties(self, where: Where | None, data: Mapping[str, Any]) -> set[str]:
-        """The properties ``where``'s equalities and ``data`` name (is the id among them)."""
-        named = set(scope_values_of(self.meta, where)) if isinstance(where, Mapping) else set()
-        named.update(data)
-        if "id" in named:
-            named.add(self._id_name)
-        return named
-
-    async def _upserted(
-        self, query: Mapping[str, Any], update: Mapping[str, Any], *, session: Session | None
-    ) -> Document:
-        """One atomic upsert, and the document it left. Two upserts racing past a unique
-        index: the one that lost did not write, and runs once more (now an update). A
-        server that applied a racing upsert but replied with no document (the embedded
-        server does) is answered by reading the document: the write was done, so it is
-        not repeated."""
-        try:
-            doc = await self._collection.find_one_and_update(
-                query, update, return_new=True, upsert=True, session=session
-            )
-        except DuplicateKeyError:
-            doc = await self._collection.find_one_and_update(
-                query, update, return_new=True, upsert=True, session=session
-            )
-        if doc is None:
-            doc = await self._collection.find_one(query, session=session)
-        if doc is None:
-            raise ODMError(f"an upsert of {self.meta.name} left no document to return")
-        return doc
-
-    async def _find_or_insert(
-        self,
-        query: Mapping[str, Any],
-        on_insert: Document,
-        *,
-        chosen: bool,
-        session: Session | None,
-    ) -> Document | None:
-        """The stored document matching ``query``, or None when this call inserted
-        ``on_insert``: one upsert of ``$setOnInsert`` only, so a stored document is never
-        changed.
-
-        Who inserted is read from the ``_id``: a fresh one (generated here) comes back
-        only to the call that inserted it; an ``_id`` the caller chose is unique, so the
-        document before the upsert is None only for the call that inserted it. A racing
-        upsert that broke a unique index (or, on some servers, came back empty) is tried
-        again: it then finds the other call's document.
-        """
-        update = {"$setOnInsert": on_insert}
-        sort = self._order(None)
-        for attempt in range(_UPSERT_ATTEMPTS):
-            try:
-                found = await self._collection.find_one_and_update(
-                    query, update, sort=sort, return_new=not chosen, upsert=True, session=session
-                )
-            except DuplicateKeyError:
-                if attempt == _UPSERT_ATTEMPTS - 1:
-                    raise
-                continue
-            if chosen:
-                return found
-            if found is not None:
-                return None if found.get(ID_FIELD) == on_insert[ID_FIELD] else found
-        raise ODMError(
-            f"find_or_create of {self.meta.name}: the upsert came back empty "
-            f"{_UPSERT_ATTEMPTS} times"
-        )
-
-    async def _inserted(self, operation: Operation, data: Mapping[str, Any] | E) -> E:
-        """The create branch of ``upsert``/``replace_or_create`` (data without an id)."""
-        entity, doc = await self._saving(operation, self._validate_create(data))
-        inserted = await self._collection.insert_one(doc, session=operation.session)
-        self._store_id(entity, inserted, data)
-        await self._saved(operation, is_new_instance=True)
-        return entity
-
-    def _validate_found_or_created(self, where: Where, data: Mapping[str, Any]) -> Validated[E]:
-        """``data`` validated as a create, the scalar equalities of ``where`` filling the
-        properties it lacks; a property ``data`` sets to another value than ``where``'s
-        is ``conflicting-update`` (the created entity would not match ``where``)."""
-        if not isinstance(data, Mapping):
-            raise ValidationError(
-                self.meta.name,
-                [ErrorDetail(path="", code="type", message="data is a mapping", value=None)],
-            )
-        equalities = scope_values_of(self.meta, where) if isinstance(where, Mapping) else {}
-        raw = dict(data)
-        apply_scope_defaults(raw, equalities)
-        entity, doc = self._validate_create(raw)
-        try:
-            expected = scope_values(self.meta, {"where": where})
-        except InvalidFilterError:
-            expected = {}
-        conflicts = scope_conflicts(entity, expected)
-        if conflicts:
-            raise ValidationError(
-                self.meta.name,
-                [
-                    ErrorDetail(
-                        path=path,
-                        code="conflicting-update",
-                        message="differs from the where clause's value for it",
-                        value=None if path_is_hidden(self.meta, path) else value,
-                    )
-                    for path, _, value in conflicts
-                ],
-            )
-        return entity, doc
