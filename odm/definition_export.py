@@ -272,6 +272,8 @@ def _settings_of(meta: ModelMeta, *, only: set[str] | None = None) -> dict[str, 
             settings["hiddenProperties"] = list(hidden)
     if s.scope is not None and wanted("scope"):
         settings["scope"] = copy.deepcopy(dict(s.scope))
+    if s.scopes and wanted("scopes"):
+        settings["scopes"] = copy.deepcopy({name: dict(f) for name, f in s.scopes.items()})
     if wanted("indexes"):
         indexes = s.indexes if only is None else meta.declared.get("indexes")
         if indexes:

@@ -118,6 +118,7 @@ _SETTING_KEYS = frozenset(
         "hidden",
         "forceId",
         "scope",
+        "scopes",
         "indexes",
         "description",
         "mongodb",
@@ -559,7 +560,7 @@ def _settings(name: str, definition: Mapping[str, Any]) -> dict[str, Any]:
                 f"{name}: forceId must be true or false, not {merged['forceId']!r}"
             )
         settings["force_id"] = merged["forceId"]
-    for key in ("scope", "indexes"):
+    for key in ("scope", "scopes", "indexes"):
         if merged.get(key) is not None:
             if not isinstance(merged[key], Mapping):
                 raise ModelDefinitionError(f"{name}: {key} must be a mapping, not {merged[key]!r}")

@@ -73,13 +73,16 @@ class ModelSettingsDict(TypedDict, total=False):
     force_id: bool
     #: the default scope of every query: a filter (where, order, limit, skip, fields)
     scope: Mapping[str, Any] | None
+    #: named scopes by name, each a filter like ``scope``: ``repo.scoped(name)`` applies one
+    #: merged with the default scope (a subclass's own ``scopes`` replace the parent's)
+    scopes: Mapping[str, Mapping[str, Any]]
     #: model-level indexes by name: ``{"keys": {path: 1 | -1 | "text" ...}, "options": ...}``
     indexes: Mapping[str, Mapping[str, Any]]
 
 
 #: The settings ``@model(...)`` accepts.
 SETTING_NAMES: frozenset[str] = frozenset(ModelSettingsDict.__annotations__)
-_INHERITED = ("description", "collection", "strict", "force_id", "scope")
+_INHERITED = ("description", "collection", "strict", "force_id", "scope", "scopes")
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,7 @@ class ModelSettings:
     hidden_properties: tuple[str, ...] = ()
     force_id: bool = True
     scope: Mapping[str, Any] | None = None
+    scopes: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     indexes: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 

@@ -58,15 +58,33 @@ def _complete_embedded(meta: ModelMeta, namespace: Mapping[str, Any]) -> None:
 
 def _check_scope(meta: ModelMeta) -> None:
     scope = meta.settings.scope
-    if not scope:
-        return
-    try:
-        translate_filter(meta, None, scope=scope)
-        scope_values(meta, scope)
-    except InvalidFilterError as error:
+    if scope:
+        try:
+            translate_filter(meta, None, scope=scope)
+            scope_values(meta, scope)
+        except InvalidFilterError as error:
+            raise ModelDefinitionError(
+                f"{meta.name}: the default scope is not valid: {error}"
+            ) from error
+    scopes = meta.settings.scopes
+    if not isinstance(scopes, Mapping):
         raise ModelDefinitionError(
-            f"{meta.name}: the default scope is not valid: {error}"
-        ) from error
+            f"{meta.name}: scopes must be a mapping of names to filters, not {scopes!r}"
+        )
+    for name, named in scopes.items():
+        if not isinstance(name, str) or not name:
+            raise ModelDefinitionError(f"{meta.name}: a scope name is a non-empty string")
+        if not isinstance(named, Mapping):
+            raise ModelDefinitionError(
+                f"{meta.name}: scope {name!r} must be a filter (a mapping), not {named!r}"
+            )
+        try:
+            translate_filter(meta, None, scope=named)
+            scope_values(meta, named)
+        except InvalidFilterError as error:
+            raise ModelDefinitionError(
+                f"{meta.name}: the scope {name!r} is not valid: {error}"
+            ) from error
 
 
 class Model(BaseModel):

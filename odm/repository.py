@@ -11,12 +11,13 @@ from __future__ import annotations
 import copy
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
 from .codec import decode, decode_many, decode_trusted
 from .drivers import Collection, Database, Document, DriverDatabase, Session, adapt
+from .drivers.concerns import collection_options
 from .errors import (
     DuplicateKeyError,
     EntityNotFoundError,
@@ -30,6 +31,7 @@ from .filters import Where as WhereDict
 from .hidden import path_is_hidden
 from .ids import id_condition
 from .indexes import MigrationReport, automigrate_repository, migrate_repository
+from .loopback_methods import LoopBackMethods
 from .metadata import ID_FIELD, ModelMeta, meta_of
 from .models import Entity
 from .operations import NO_HOOKS, HookPoints, Operation
@@ -61,7 +63,7 @@ class _ErrorNames:
         return path_is_hidden(self.meta, property_path)
 
 
-class Repository(Generic[E]):
+class Repository(LoopBackMethods[E]):
     """The async repository of ``entity_class`` on a database ``db``.
 
     ``db`` is a database of ``pymongo.AsyncMongoClient``, motor's ``AsyncIOMotorClient``
@@ -72,6 +74,12 @@ class Repository(Generic[E]):
     >>> customers = Repository(Customer, db)
     >>> alice = await customers.create({"email": "alice@example.com", "name": "Alice"})
     >>> await customers.find({"where": {"name": {"like": "Al%"}}, "limit": 10})
+
+    ``write_concern`` (a ``pymongo.WriteConcern``, ``"majority"``, a number of members or
+    ``WriteConcern``'s arguments as a mapping), ``read_concern`` (a ``ReadConcern`` or its
+    level) and ``read_preference`` (``pymongo.ReadPreference.SECONDARY`` or a mode's name,
+    ``"secondaryPreferred"``) apply to every command of this repository; mongomock
+    accepts and ignores them.
     """
 
     def __init__(
@@ -83,6 +91,9 @@ class Repository(Generic[E]):
         prohibit_hidden_in_query: bool = False,
         validate_on_load: bool = True,
         allow_regexp: bool = True,
+        write_concern: Any = None,
+        read_concern: Any = None,
+        read_preference: Any = None,
     ) -> None:
         meta = meta_of(entity_class)
         if meta is None or not meta.is_entity or meta.id is None:
@@ -95,7 +106,14 @@ class Repository(Generic[E]):
         self.validate_on_load = validate_on_load
         self.allow_regexp = allow_regexp
         self._db: Database = adapt(db)
-        self._collection: Collection = self._db.collection(meta.collection, names=_ErrorNames(meta))
+        #: the collection's ``write_concern``/``read_concern``/``read_preference`` as
+        #: pymongo objects (the database's own when not given; mongomock ignores them)
+        self.collection_options = collection_options(
+            write_concern=write_concern, read_concern=read_concern, read_preference=read_preference
+        )
+        self._collection: Collection = self._db.collection(
+            meta.collection, names=_ErrorNames(meta), options=self.collection_options or None
+        )
         self._hooks: HookPoints = NO_HOOKS
         self._set_scope(meta.settings.scope)
 

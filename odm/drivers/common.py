@@ -192,13 +192,21 @@ class ServerCollection:
         return int(result.matched_count)
 
     async def replace_one(
-        self, query: Mapping[str, Any], doc: Document, *, session: Session | None = None
+        self,
+        query: Mapping[str, Any],
+        doc: Document,
+        *,
+        upsert: bool = False,
+        session: Session | None = None,
     ) -> int:
-        """Replace the first matching document with ``doc``; return the matched count."""
+        """Replace the first matching document with ``doc`` (or, with ``upsert``, insert
+        it when none matches); return the matched count."""
         try:
-            result = await self._driver.replace_one(query, doc, **_session_option(session))
+            result = await self._driver.replace_one(
+                query, doc, upsert=upsert, **_session_option(session)
+            )
         except PyMongoError as error:
-            attempt = WriteAttempt(documents=[doc], query=query, replacement=True)
+            attempt = WriteAttempt(documents=[doc], query=query, replacement=True, upsert=upsert)
             raise await self._mapped(error, attempt) from error
         return int(result.matched_count)
 
@@ -457,12 +465,22 @@ class ServerDatabase:
 
     # -- the shared behaviour ------------------------------------------------------------
 
-    def collection(self, name: str, *, names: FieldNames | None = None) -> ServerCollection:
+    def collection(
+        self,
+        name: str,
+        *,
+        names: FieldNames | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> ServerCollection:
         """The adapter of collection ``name`` (created lazily by the server, as usual).
 
         ``names`` (a model's metadata) names the properties in duplicate-key errors;
         without it they are the field names and the model is the collection's name.
+        ``options`` (``write_concern``, ``read_concern``, ``read_preference``: pymongo
+        objects, see ``odm.drivers.concerns``) apply to every command of the collection.
         """
+        if options:
+            return self.collection_class(self.with_options(self.raw[name], options), self, names)
         if names is not None:
             return self.collection_class(self.raw[name], self, names)
         adapter = self._collections.get(name)
@@ -470,6 +488,10 @@ class ServerDatabase:
             adapter = self.collection_class(self.raw[name], self, None)
             self._collections[name] = adapter
         return adapter
+
+    def with_options(self, collection: Any, options: Mapping[str, Any]) -> Any:
+        """The driver's collection with read/write concerns and read preference."""
+        return collection.with_options(**options)
 
     def transaction(self) -> AbstractAsyncContextManager[Session]:
         """Start a session and a transaction; yield the session.

@@ -120,7 +120,12 @@ class Collection(Protocol):
     ) -> int: ...
 
     async def replace_one(
-        self, query: Mapping[str, Any], doc: Document, *, session: Session | None = None
+        self,
+        query: Mapping[str, Any],
+        doc: Document,
+        *,
+        upsert: bool = False,
+        session: Session | None = None,
     ) -> int: ...
 
     async def find_one_and_update(
@@ -204,7 +209,16 @@ class Database(Protocol):
     @property
     def supports_transactions(self) -> bool: ...
 
-    def collection(self, name: str, *, names: FieldNames | None = None) -> Collection: ...
+    def collection(
+        self,
+        name: str,
+        *,
+        names: FieldNames | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> Collection:
+        """The adapter of collection ``name``; ``options`` (``write_concern``,
+        ``read_concern``, ``read_preference``: pymongo objects) apply to its commands."""
+        ...
 
     def transaction(self) -> AbstractAsyncContextManager[Session]: ...
 

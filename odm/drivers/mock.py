@@ -252,6 +252,12 @@ class MockDatabase(ServerDatabase):
     async def close_client(cls, client: Any) -> None:
         client.close()
 
+    def with_options(self, collection: Any, options: Mapping[str, Any]) -> Any:
+        """mongomock has one member and no replication: concerns and read preferences
+        are accepted and ignored (its ``with_options`` would give a synchronous
+        collection)."""
+        return collection
+
     def transaction(self) -> AbstractAsyncContextManager[Session]:
         raise ODMError(
             "transactions are not available on this database: mongomock-motor has no "

@@ -198,3 +198,83 @@ async def test_a_point_that_raises_stops_the_write_before_anything_is_stored(
 async def test_without_hooks_no_point_is_called(items: Repository[Item]) -> None:
     assert items._hooks.active is False
     assert [item.name for item in await items.find({"order": "name ASC"})] == ["a", "b", "c"]
+
+
+async def test_find_or_create_runs_each_point_once(items: Repository[Item]) -> None:
+    recorder = Recorder()
+    repo = observed(items, recorder)
+    made, created = await repo.find_or_create({"name": "d"}, {"n": 4})
+    found, created_again = await repo.find_or_create({"name": "d"}, {"n": 5})
+    assert (created, created_again, found.id, found.n) == (True, False, made.id, 4)
+    assert recorder.calls == [
+        "access find_or_create",
+        "before_save find_or_create d",
+        "persist find_or_create",
+        "after_save find_or_create new=True",
+        "access find_or_create",
+        "before_save find_or_create d",
+        "persist find_or_create",
+        "loaded find_or_create d",
+        "after_save find_or_create new=False",
+    ]
+    assert recorder.contexts[0].where == {"name": "d"}
+
+
+async def test_upserts_run_each_point_once(items: Repository[Item]) -> None:
+    recorder = Recorder()
+    repo = observed(items, recorder)
+    created = await repo.upsert({"name": "d"})
+    await repo.upsert({"id": created.id, "n": 3})
+    await repo.replace_or_create({"id": created.id, "name": "d2"})
+    await repo.upsert_with_where({"name": "d2"}, {"n": 7})
+    assert recorder.calls == [
+        "access upsert",
+        "before_save upsert d",
+        "persist upsert",
+        "after_save upsert new=True",
+        "access upsert",
+        "before_save upsert {'n': 3}",
+        "persist upsert",
+        "loaded upsert d",
+        "after_save upsert new=None",
+        "access replace_or_create",
+        "before_save replace_or_create d2",
+        "persist replace_or_create",
+        "after_save replace_or_create new=False",
+        "access upsert_with_where",
+        "before_save upsert_with_where {'n': 7}",
+        "persist upsert_with_where",
+        "loaded upsert_with_where d2",
+        "after_save upsert_with_where new=False",
+    ]
+    assert recorder.contexts[4].id is not None
+
+
+async def test_find_by_ids_runs_access_once_and_loaded_per_document(
+    items: Repository[Item],
+) -> None:
+    recorder = Recorder()
+    repo = observed(items, recorder)
+    ids = [item.id for item in await items.find({"order": "name DESC"})]
+    recorder.calls.clear()
+    found = await repo.find_by_ids(ids)
+    assert [item.name for item in found] == ["c", "b", "a"]
+    assert recorder.calls[0] == "access find_by_ids"
+    assert sorted(recorder.calls[1:]) == [
+        "loaded find_by_ids a",
+        "loaded find_by_ids b",
+        "loaded find_by_ids c",
+    ]
+
+
+@pytest.mark.parametrize("point", ["before_save", "persist"])
+async def test_a_point_that_raises_stops_an_upsert_before_anything_is_stored(
+    items: Repository[Item], point: str
+) -> None:
+    repo = observed(items, Recorder(fail_at=point))
+    with pytest.raises(RuntimeError, match="refused"):
+        await repo.find_or_create({"name": "z"})
+    with pytest.raises(RuntimeError, match="refused"):
+        await repo.upsert_with_where({"name": "a"}, {"n": 9})
+    stored = sorted([(doc["name"], doc["n"]) async for doc in items.collection.find({})])
+    assert stored == [("a", 0), ("b", 0), ("c", 0)]
