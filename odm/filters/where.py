@@ -201,6 +201,10 @@ class _Translator:
                 if isinstance(key, str):
                     for segment in key.split("."):  # "a.$where" too
                         self.refuse_dollar(segment, here)
+                    if "." in key and any(s.startswith("$") for s in key.split(".")[1:]):
+                        raise InvalidFilterError(
+                            here, f"a path segment cannot start with '$' ({_show(key)})"
+                        )
                 self.scan(item, here)
         elif isinstance(value, (*_SEQUENCES, set, frozenset)):
             for index, item in enumerate(value):
@@ -257,8 +261,11 @@ class _Translator:
         _check_path(key, path)
         if "$" in key:
             for segment in key.split("."):
-                if segment.startswith("$"):
+                if segment.startswith("$"):  # an operator in a path is never a field
                     self.refuse_dollar(segment, path)
+                    raise InvalidFilterError(
+                        path, f"a path segment cannot start with '$' ({_show(segment)})"
+                    )
         _refuse_field_name(meta, key, path)
         found = _target(meta, key)
         if found is None:

@@ -1154,3 +1154,14 @@ def test_a_deep_value_as_id_is_not_found() -> None:
     with pytest.raises(EntityNotFoundError) as caught:
         coerce_id(CUSTOMER, {"k": _deep_list(5000)})
     assert "deeply nested" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "clause",
+    [{"anything.name.$ne": 1}, {"anything": {"name.$ne": ""}}, {"address.$gt": 1}],
+)
+def test_a_dollar_segment_inside_a_path_is_refused_even_with_extended_operators(
+    clause: dict[str, Any],
+) -> None:
+    error = refused(clause, Loose.odm_meta(), allow_extended_operators=True)
+    assert "cannot start with '$'" in error.reason
