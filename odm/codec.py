@@ -514,10 +514,11 @@ def _decoder_for(info: TypeInfo, fallback: Convert) -> Convert | None:
         if item is None:
             return None if container is list else container
         convert_item = item
+        if container is list:
+            return lambda values: [None if v is None else convert_item(v) for v in values]
 
         def items(values: Iterable[Any]) -> Any:
-            converted = [None if v is None else convert_item(v) for v in values]
-            return converted if container is list else container(converted)
+            return container([None if v is None else convert_item(v) for v in values])
 
         return items
     if info.kind == "dict" and info.item is not None:

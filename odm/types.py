@@ -259,8 +259,8 @@ def object_id_hex(value: ObjectId) -> str:
 def _object_id_text(value: Any) -> Any:
     # A generated id is stored as an ObjectId: read one back as its hex text, and accept
     # only text that converts to one. One call, with no check on what the database gave.
-    if type(value) is ObjectId:
-        return object_id_hex(value)
+    if type(value) is ObjectId and _OBJECT_ID_BYTES is not None:
+        return _OBJECT_ID_BYTES(value).hex()
     if isinstance(value, ObjectId):
         return str(value)
     if isinstance(value, str) and not ObjectId.is_valid(value):
