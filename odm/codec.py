@@ -30,7 +30,14 @@ from .errors import ValidationError
 from .metadata import ID_FIELD, ModelMeta, PropertyMeta, meta_of
 from .properties import loading
 from .rules import MAX_DATA_DEPTH
-from .types import BSON_AS_IS, TypeInfo, date_from_bson, decimal_from_bson
+from .types import (
+    BSON_AS_IS,
+    TypeInfo,
+    as_utc,
+    date_from_bson,
+    decimal_from_bson,
+    object_id_hex,
+)
 
 __all__ = [
     "decode",
@@ -295,13 +302,14 @@ def _loader(cls: type[T]) -> Callable[[Mapping[str, Any]], T]:
         return slow
     _compiling.add(cls)
     try:
+        fields = set(meta.properties)
         names: dict[str, Any] = {
             "slow": slow,
             "new": object.__new__,
-            "put": object.__setattr__,
             "cls": cls,
-            "fields": set(meta.properties),
+            "fields": fields,
             "known": frozenset(meta.by_field),
+            **_SLOT_SETTERS,
         }
         plan = _decode_plan(meta)
         entries = [
@@ -311,6 +319,10 @@ def _loader(cls: type[T]) -> Callable[[Mapping[str, Any]], T]:
         extra = (
             "{k: x for k, x in doc.items() if k not in known}" if meta.strict is False else "None"
         )
+        # pydantic adds to the fields-set only the name of an assigned field, already in
+        # this full set, except for an extra assigned on an ``extra="allow"`` model: only
+        # those models need a set of their own per instance
+        shared = meta.strict is not False and fields == set(cls.__pydantic_fields__)
         source = "\n".join(
             [
                 "def load(doc):",
@@ -319,10 +331,10 @@ def _loader(cls: type[T]) -> Callable[[Mapping[str, Any]], T]:
                 "    except KeyError:",
                 "        return slow(doc)",
                 "    instance = new(cls)",
-                "    put(instance, '__dict__', d)",
-                "    put(instance, '__pydantic_fields_set__', fields.copy())",
-                f"    put(instance, '__pydantic_extra__', {extra})",
-                "    put(instance, '__pydantic_private__', None)",
+                "    set_dict(instance, d)",
+                f"    set_fields(instance, {'fields' if shared else 'fields.copy()'})",
+                f"    set_extra(instance, {extra})",
+                "    set_private(instance, None)",
                 "    return instance",
             ]
         )
@@ -331,6 +343,21 @@ def _loader(cls: type[T]) -> Callable[[Mapping[str, Any]], T]:
         _compiling.discard(cls)
     meta.plans.loader = found
     return found
+
+
+def _slot_setters() -> dict[str, Callable[[Any, Any], None]]:
+    # The setters of BaseModel's instance slots, called directly: what object.__setattr__
+    # finds by name on every call (pydantic's own __setattr__ is bypassed either way).
+    slots = BaseModel.__dict__
+    return {
+        "set_dict": slots["__dict__"].__set__,
+        "set_fields": slots["__pydantic_fields_set__"].__set__,
+        "set_extra": slots["__pydantic_extra__"].__set__,
+        "set_private": slots["__pydantic_private__"].__set__,
+    }
+
+
+_SLOT_SETTERS = _slot_setters()
 
 
 def encode_partial(meta: ModelMeta, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -447,11 +474,11 @@ def decode_many(
 
 
 def _datetime_from_bson(value: Any) -> Any:
-    if not isinstance(value, dt.datetime):
-        return value
-    if value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)
-    return value if value.tzinfo is dt.UTC else value.astimezone(dt.UTC)
+    return as_utc(value) if isinstance(value, dt.datetime) else value
+
+
+def _id_from_bson(value: Any) -> Any:
+    return object_id_hex(value) if type(value) is ObjectId else str(value)
 
 
 def _uuid_from_bson(value: Any) -> Any:
@@ -487,10 +514,11 @@ def _decoder_for(info: TypeInfo, fallback: Convert) -> Convert | None:
         if item is None:
             return None if container is list else container
         convert_item = item
+        if container is list:
+            return lambda values: [None if v is None else convert_item(v) for v in values]
 
         def items(values: Iterable[Any]) -> Any:
-            converted = [None if v is None else convert_item(v) for v in values]
-            return converted if container is list else container(converted)
+            return container([None if v is None else convert_item(v) for v in values])
 
         return items
     if info.kind == "dict" and info.item is not None:
@@ -527,7 +555,7 @@ def _load_validator(prop: PropertyMeta) -> Convert:
 
 def _property_decoder(prop: PropertyMeta) -> Convert | None:
     if prop.is_id and prop.type.python is str:
-        return str
+        return _id_from_bson
     load = _load_validator(prop)
     # pydantic picks the member of a union; the property's validator decodes the whole value
     return load if _contains_union(prop.type) else _decoder_for(prop.type, load)

@@ -129,34 +129,54 @@ class Problems:
             raise ValidationError(self.meta.name, self.details)
 
 
+# Names already found good: the walk over clean data then checks a dict's keys in one C
+# call, names repeating from item to item. Bounded, so data with ever new keys is still
+# checked key by key; a key that is no exact str (a str subclass equal to a good name)
+# never takes the shortcut.
+_GOOD_NAMES: set[str] = set()
+_GOOD_NAMES_MAX = 10_000
+_STR_ONLY = frozenset([str])
+
+
+def _has_bad_name(mapping: dict[Any, Any]) -> bool:
+    if _GOOD_NAMES.issuperset(mapping) and _STR_ONLY.issuperset(map(type, mapping)):
+        return False
+    if any(map(is_bad_name, mapping)):
+        return True
+    if len(_GOOD_NAMES) < _GOOD_NAMES_MAX:
+        _GOOD_NAMES.update(mapping)
+    return False
+
+
 def _scan(value: Any) -> tuple[bool, bool]:
     """(any key refused, nested beyond the data limit) for ``value``, in one walk over its
     containers only."""
     pending: list[tuple[Any, int]] = [(value, 0)]
+    push, pop = pending.append, pending.pop
+    leaves = LEAF_TYPES
     bad = False
     while pending:
-        current, depth = pending.pop()
+        current, depth = pop()
         kind = type(current)
         if kind is dict or kind is list or kind is tuple:
             if depth > MAX_DATA_DEPTH:
                 return bad, True
+            depth += 1
             if kind is dict:
-                bad = bad or any(map(is_bad_name, current))
-                pending.extend(
-                    (item, depth + 1) for item in current.values() if type(item) not in LEAF_TYPES
-                )
-            else:
-                pending.extend(
-                    (item, depth + 1) for item in current if type(item) not in LEAF_TYPES
-                )
+                if not bad:
+                    bad = _has_bad_name(current)
+                current = current.values()
+            for item in current:
+                if type(item) not in leaves:
+                    push((item, depth))
         elif isinstance(current, BaseModel):
-            pending.append((current.__dict__, depth))
+            push((current.__dict__, depth))
             if current.__pydantic_extra__:
-                pending.append((current.__pydantic_extra__, depth))
+                push((current.__pydantic_extra__, depth))
         elif isinstance(current, Mapping):
-            pending.append((dict(current), depth))
+            push((dict(current), depth))
         elif isinstance(current, set | frozenset):
-            pending.append((list(current), depth))
+            push((list(current), depth))
     return bad, False
 
 

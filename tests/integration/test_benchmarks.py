@@ -24,8 +24,12 @@ def test_the_whole_harness_runs_on_the_embedded_server(
     for task_name, task in results["tasks"].items():
         baseline = task["contenders"][task["baseline"]]
         assert baseline["ratio"] == pytest.approx(1.0), task_name
+        assert baseline["cpu_ratio"] == pytest.approx(1.0), task_name
         odm_rows = [row for name, row in task["contenders"].items() if name.split()[0] == "odm"]
-        assert odm_rows and all(row["median_s"] > 0 for row in odm_rows), task_name
+        assert odm_rows, task_name
+        for row in odm_rows:  # wall and client CPU, collector on and paused
+            for key in ("median_s", "cpu_median_s", "paused_median_s", "paused_cpu_median_s"):
+                assert row[key] > 0, (task_name, key)
     assert "odmantic" in results["tasks"]["update_all"]["skipped"]  # it has no bulk update
     assert results["memory"]["odm · pymongo"]["full"]["count"] == TINY["iterate_size"]
     # every target is judged, except one against a peer that is not installed
@@ -48,6 +52,10 @@ def test_the_whole_harness_runs_on_the_embedded_server(
     assert json.loads((tmp_path / "latest.json").read_text())["meta"]["size"] == TINY["size"]
     markdown = (tmp_path / "latest.md").read_text()
     assert "## Targets" in markdown and "odm · motor" in markdown
+    assert "client CPU" in markdown and "1,000 find_by_id" not in markdown  # 40 lookups here
+    assert "40 find_by_id" in markdown
+    section = bench.readme_section(results)
+    assert "find_by_id" in section and "iterate" in section
     assert (tmp_path / "latest.png" in written) == _has_matplotlib()
 
 

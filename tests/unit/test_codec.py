@@ -596,3 +596,90 @@ def test_unknown_fields_inside_unions_are_ignored_on_load(load: Load) -> None:
     loaded = load(Drawing, doc)
     assert loaded.main == Circle(radius=5)
     assert loaded.shapes == [Square(side=1)]
+
+
+# --- the fast paths of loading (issue 13): same results as the general ones --------------
+
+
+class Stamp(Entity):
+    at: dt.datetime
+    label: str = "x"
+
+
+DRIVER_UTC = bson.tz_util.utc  # what pymongo's tz-aware datetimes carry by default
+
+
+@pytest.mark.parametrize("load", LOADERS)
+@pytest.mark.parametrize(
+    "stored_at",
+    [
+        dt.datetime(2024, 5, 6, 7, 8, 9, 123000, tzinfo=DRIVER_UTC),
+        dt.datetime(2024, 5, 6, 7, 8, 9, 123000),
+        dt.datetime(2024, 5, 6, 7, 8, 9, 123000, tzinfo=UTC),
+        dt.datetime(2024, 5, 6, 9, 8, 9, 123000, tzinfo=dt.timezone(dt.timedelta(hours=2))),
+        dt.datetime(1, 1, 1, tzinfo=DRIVER_UTC),
+        dt.datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=DRIVER_UTC),
+    ],
+    ids=["bson-utc", "naive", "utc", "plus-2h", "min", "max"],
+)
+def test_loaded_datetimes_are_the_same_instant_in_datetime_utc(
+    load: Load, stored_at: dt.datetime
+) -> None:
+    loaded = load(Stamp, {"_id": OID, "at": stored_at, "label": "x"})
+    expected = (stored_at if stored_at.tzinfo else stored_at.replace(tzinfo=UTC)).astimezone(UTC)
+    assert loaded.at == expected
+    assert loaded.at.tzinfo is UTC
+    assert type(loaded.at) is dt.datetime
+    assert encode(loaded) == {"_id": OID, "at": expected, "label": "x"}
+
+
+def test_validated_datetimes_are_truncated_to_milliseconds_in_any_zone() -> None:
+    for tz in (None, UTC, DRIVER_UTC, dt.timezone(dt.timedelta(hours=-5))):
+        stamp = Stamp(at=dt.datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=tz))
+        assert stamp.at.microsecond == 123000
+        assert stamp.at.tzinfo is UTC
+        offset = tz.utcoffset(None) if tz is not None else dt.timedelta(0)
+        assert stamp.at == dt.datetime(2024, 5, 6, 7, 8, 9, 123000, tzinfo=UTC) - offset
+
+
+@pytest.mark.parametrize("load", LOADERS)
+def test_a_generated_id_loads_as_the_hex_text_of_its_object_id(load: Load) -> None:
+    oids = [ObjectId(), ObjectId("0" * 24), ObjectId("f" * 24), ObjectId("65AbCdEf" + "0" * 16)]
+    for oid in oids:
+        loaded = load(Stamp, {"_id": oid, "at": dt.datetime(2024, 1, 1, tzinfo=UTC), "label": "x"})
+        assert loaded.id == str(oid)
+        assert type(loaded.id) is str
+
+
+def test_a_generated_id_refuses_text_that_is_no_object_id() -> None:
+    from pydantic import ValidationError as PydanticValidationError
+
+    with pytest.raises(PydanticValidationError, match="ObjectId"):
+        decode(Stamp, {"_id": "not-an-id", "at": dt.datetime(2024, 1, 1, tzinfo=UTC)})
+
+
+def test_trusted_instances_behave_as_validated_ones_when_changed() -> None:
+    stored = {"_id": OID, "at": dt.datetime(2024, 1, 1, tzinfo=DRIVER_UTC), "label": "x"}
+    first, second = decode_many(Stamp, [stored, dict(stored)], trusted=True)
+    validated = decode(Stamp, stored)
+    assert first.model_fields_set == validated.model_fields_set == {"id", "at", "label"}
+    first.label = "changed"
+    assert first.model_dump(exclude_unset=True)["label"] == "changed"
+    assert second.label == "x"
+    assert second.model_fields_set == {"id", "at", "label"}
+    copied = first.model_copy(update={"label": "copy"})
+    assert copied.label == "copy" and first.label == "changed"
+    assert first.model_extra is None and first.__pydantic_private__ is None
+
+
+def test_trusted_loose_instances_keep_their_own_fields_set_and_extras() -> None:
+    oid = ObjectId()
+    first, second = decode_many(
+        LooseThing, [{"_id": oid, "label": "a", "old": 1}, {"_id": oid, "label": "b"}], trusted=True
+    )
+    first.added = 2
+    assert first.model_extra == {"old": 1, "added": 2}
+    assert "added" in first.model_fields_set
+    assert "added" not in second.model_fields_set
+    assert second.model_extra == {}
+    assert encode(second) == {"_id": oid, "label": "b"}

@@ -736,3 +736,18 @@ def test_hidden_values_are_left_out_of_details() -> None:
     details = refused(LooseRow, {"pin": ["s3cret"]}, scope=None)
     assert [(d["path"], d["code"], d["value"]) for d in details] == [("pin", "type", None)]
     assert "s3cret" not in details[0]["message"]
+
+
+def test_names_found_good_before_never_let_a_bad_key_through() -> None:
+    # the name walk remembers good names (issue 13); a bad name beside good ones and data
+    # with ever new keys are still checked key by key
+    for _ in range(3):
+        LooseItem.validate_input({"label": "x", "meta": {"good": 1, "fine": 2}})
+    details = refused(LooseItem, {"label": "x", "meta": {"good": 1, "fine": 2, "a.b": 3}})
+    assert [(d["path"], d["code"]) for d in details] == [("meta.a.b", "invalid-name")]
+    details = refused(LooseItem, {"label": "x", "meta": {"good": {"fine": {"": 1}}}})
+    assert [(d["path"], d["code"]) for d in details] == [("meta.good.fine.", "invalid-name")]
+    many = {f"k{n}": n for n in range(12_000)}  # more new names than the walk remembers
+    LooseItem.validate_input({"label": "x", "meta": many})
+    details = refused(LooseItem, {"label": "x", "meta": {**many, "$x": 1}})
+    assert [(d["path"], d["code"]) for d in details] == [("meta.$x", "invalid-name")]
