@@ -1,0 +1,132 @@
+"""The pure checks of ``Repository.aggregate``: a pipeline's shape, the stages and
+operators odm refuses at any depth, hidden fields, and the scope's ``$match`` put first.
+
+No I/O here: every refusal is an :class:`~odm.InvalidFilterError` raised before the
+pipeline reaches the driver.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .errors import InvalidFilterError
+from .hidden import HIDDEN_REASON, model_holds_hidden, path_holds_hidden
+from .metadata import ModelMeta
+
+__all__ = ["REFUSED_OPERATORS", "check_pipeline", "scoped_pipeline"]
+
+#: Stages and operators that write elsewhere or run server-side JavaScript: refused
+#: wherever they appear (a stage, an expression, a sub-pipeline).
+REFUSED_OPERATORS = frozenset({"$out", "$merge", "$function", "$accumulator", "$where"})
+
+#: The variables that are the whole document (comparing them tests every field).
+_WHOLE_DOCUMENT = ("$$ROOT", "$$CURRENT")
+
+
+def check_pipeline(
+    pipeline: Any, *, meta: ModelMeta | None = None, path: str = "pipeline"
+) -> list[dict[str, Any]]:
+    """``pipeline`` as a list of stage dicts, or ``InvalidFilterError``: it is not a list of
+    one-key ``{"$stage": ...}`` dicts (nor are its ``$lookup``/``$unionWith``/``$facet``
+    sub-pipelines), or it holds a refused stage or operator at any depth. With ``meta``
+    (a repository made with ``prohibit_hidden_in_query=True``), a pipeline naming a field
+    that is or holds a hidden property (a key or a ``"$field"`` reference), or the whole
+    document (``$$ROOT``, ``$$CURRENT``) of a model holding one, is refused too."""
+    stages = _stages(pipeline, path)
+    _refuse_operators(stages, path)
+    if meta is not None:
+        _refuse_hidden(meta, stages, path)
+    return stages
+
+
+def scoped_pipeline(
+    scope_match: Mapping[str, Any], stages: Sequence[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """``stages`` restricted to the documents ``scope_match`` matches: a first ``$match``
+    (or, before a ``$geoNear`` that must stay first, its ``query``)."""
+    if not scope_match:
+        return [dict(stage) for stage in stages]
+    if stages and "$geoNear" in stages[0] and isinstance(stages[0]["$geoNear"], Mapping):
+        near = dict(stages[0]["$geoNear"])
+        query = near.get("query")
+        near["query"] = {"$and": [dict(scope_match), query]} if query else dict(scope_match)
+        return [{"$geoNear": near}, *(dict(stage) for stage in stages[1:])]
+    return [{"$match": dict(scope_match)}, *(dict(stage) for stage in stages)]
+
+
+def _stages(pipeline: Any, path: str) -> list[dict[str, Any]]:
+    if not isinstance(pipeline, list | tuple):
+        raise InvalidFilterError(
+            path, f"a pipeline is a list of stages, not {type(pipeline).__name__}"
+        )
+    stages: list[dict[str, Any]] = []
+    for index, stage in enumerate(pipeline):
+        where = f"{path}.{index}"
+        if not isinstance(stage, Mapping) or len(stage) != 1:
+            raise InvalidFilterError(where, 'a stage is a dict of one key: {"$stage": ...}')
+        ((name, body),) = stage.items()
+        if not isinstance(name, str) or not name.startswith("$"):
+            raise InvalidFilterError(where, f"a stage's name starts with $, not {name!r}")
+        for sub_path, sub_pipeline in _sub_pipelines(name, body, f"{where}.{name}"):
+            _stages(sub_pipeline, sub_path)
+        stages.append({name: body})
+    return stages
+
+
+def _sub_pipelines(name: str, body: Any, path: str) -> list[tuple[str, Any]]:
+    """The sub-pipelines of one stage (``$lookup``, ``$unionWith``, ``$facet``)."""
+    if name in ("$lookup", "$unionWith") and isinstance(body, Mapping) and "pipeline" in body:
+        return [(f"{path}.pipeline", body["pipeline"])]
+    if name == "$facet":
+        if not isinstance(body, Mapping):
+            raise InvalidFilterError(path, "$facet is a dict of named pipelines")
+        return [(f"{path}.{key}", value) for key, value in body.items()]
+    return []
+
+
+def _refuse_operators(value: Any, path: str) -> None:
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            where = f"{path}.{key}"
+            if key in REFUSED_OPERATORS:
+                raise InvalidFilterError(
+                    where,
+                    f"{key} is refused in a pipeline: $out and $merge write to another "
+                    "collection, $function, $accumulator and $where run JavaScript on the server",
+                )
+            _refuse_operators(item, where)
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            _refuse_operators(item, f"{path}.{index}")
+
+
+def _refuse_hidden(meta: ModelMeta, value: Any, path: str) -> None:
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            where = f"{path}.{key}"
+            if isinstance(key, str) and not key.startswith("$") and _hides(meta, key):
+                raise InvalidFilterError(where, HIDDEN_REASON)
+            _refuse_hidden(meta, item, where)
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            _refuse_hidden(meta, item, f"{path}.{index}")
+    elif isinstance(value, str) and value.startswith("$") and _reference_hides(meta, value):
+        raise InvalidFilterError(path, HIDDEN_REASON)
+
+
+def _reference_hides(meta: ModelMeta, reference: str) -> bool:
+    """Whether ``"$field.path"`` (or ``"$$ROOT"``, ``"$$CURRENT.path"``) reaches a hidden
+    field. The path below another variable (``"$$item.path"``, bound by ``$map``,
+    ``$filter``, ``$let``) is read from the model's top: the variable's value is unknown
+    here."""
+    if reference in _WHOLE_DOCUMENT:
+        return model_holds_hidden(meta)
+    if reference.startswith("$$"):
+        _, _, below = reference.partition(".")
+        return _hides(meta, below)
+    return _hides(meta, reference[1:])
+
+
+def _hides(meta: ModelMeta, field_path: str) -> bool:
+    return bool(field_path) and path_holds_hidden(meta, field_path)
