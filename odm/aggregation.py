@@ -11,14 +11,17 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .errors import InvalidFilterError
+from .filters import FORBIDDEN_OPERATORS
 from .hidden import HIDDEN_REASON, model_holds_hidden, path_holds_hidden
 from .metadata import ModelMeta
+from .rules import MAX_FILTER_DEPTH, depth_exceeds
 
 __all__ = ["REFUSED_OPERATORS", "check_pipeline", "scoped_pipeline"]
 
-#: Stages and operators that write elsewhere or run server-side JavaScript: refused
-#: wherever they appear (a stage, an expression, a sub-pipeline).
-REFUSED_OPERATORS = frozenset({"$out", "$merge", "$function", "$accumulator", "$where"})
+#: Stages and operators that write elsewhere or run server-side JavaScript (the ones a
+#: filter refuses, and the writing stages): refused wherever they appear (a stage, an
+#: expression, a sub-pipeline).
+REFUSED_OPERATORS = FORBIDDEN_OPERATORS | {"$out", "$merge"}
 
 #: The variables that are the whole document (comparing them tests every field).
 _WHOLE_DOCUMENT = ("$$ROOT", "$$CURRENT")
@@ -32,7 +35,15 @@ def check_pipeline(
     sub-pipelines), or it holds a refused stage or operator at any depth. With ``meta``
     (a repository made with ``prohibit_hidden_in_query=True``), a pipeline naming a field
     that is or holds a hidden property (a key or a ``"$field"`` reference), or the whole
-    document (``$$ROOT``, ``$$CURRENT``) of a model holding one, is refused too."""
+    document (``$$ROOT``, ``$$CURRENT``) of a model holding one, is refused too (the
+    error's path stops above the name, so it never shows a hidden name). A pipeline
+    nested more than 32 levels deep is refused before it is walked."""
+    if depth_exceeds(pipeline, MAX_FILTER_DEPTH + 2):
+        raise InvalidFilterError(
+            path,
+            f"the pipeline nests objects and lists more than {MAX_FILTER_DEPTH} levels deep "
+            f"within its stages (the limit is {MAX_FILTER_DEPTH})",
+        )
     stages = _stages(pipeline, path)
     _refuse_operators(stages, path)
     if meta is not None:
@@ -92,8 +103,8 @@ def _refuse_operators(value: Any, path: str) -> None:
             if key in REFUSED_OPERATORS:
                 raise InvalidFilterError(
                     where,
-                    f"{key} is refused in a pipeline: $out and $merge write to another "
-                    "collection, $function, $accumulator and $where run JavaScript on the server",
+                    f"{key} is refused in a pipeline: it writes to another collection or runs "
+                    "JavaScript on the server ($out, $merge, $function, $accumulator, $where)",
                 )
             _refuse_operators(item, where)
     elif isinstance(value, list | tuple):
@@ -106,7 +117,7 @@ def _refuse_hidden(meta: ModelMeta, value: Any, path: str) -> None:
         for key, item in value.items():
             where = f"{path}.{key}"
             if isinstance(key, str) and not key.startswith("$") and _hides(meta, key):
-                raise InvalidFilterError(where, HIDDEN_REASON)
+                raise InvalidFilterError(path, HIDDEN_REASON)
             _refuse_hidden(meta, item, where)
     elif isinstance(value, list | tuple):
         for index, item in enumerate(value):

@@ -7,7 +7,8 @@ What the mock does differently, and what odm does about it:
 - its bulk ``UpdateOne`` fails: odm never uses ``bulk_write``;
 - a null test on a dotted path (``{"a.b": None}``, ``$ne``/``$in``/``$nin`` with
   ``None``) ignores a null parent (``{"a": None}``), which a server takes as a null
-  ``a.b``: such tests are widened here to the parents;
+  ``a.b``: such tests are widened here to the parents (in queries and in an aggregation's
+  top-level ``$match`` stages);
 - it has no ``$mul``: the update is run here as a ``$set`` of the products, document by
   document (a missing field becomes 0, as on a server);
 - its duplicate-key reports never name the index, carry no details for a duplicate
@@ -187,6 +188,15 @@ class _AsOnAServer:
 
     async def count_documents(self, query: Mapping[str, Any], **options: Any) -> Any:
         return await self._mock.count_documents(_null_parents(query), **options)
+
+    def aggregate(self, pipeline: list[Mapping[str, Any]], **options: Any) -> Any:
+        stages = [
+            {"$match": _null_parents(stage["$match"])}
+            if "$match" in stage and isinstance(stage["$match"], Mapping)
+            else stage
+            for stage in pipeline
+        ]
+        return self._mock.aggregate(stages, **options)
 
     async def delete_one(self, query: Mapping[str, Any], **options: Any) -> Any:
         return await self._mock.delete_one(_null_parents(query), **options)
