@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .codec import encode_any
 from .errors import InvalidFilterError
 from .filters import FORBIDDEN_OPERATORS
+from .filters.values import _storable
 from .hidden import HIDDEN_REASON, model_holds_hidden, path_holds_hidden
 from .metadata import ModelMeta
 from .rules import MAX_FILTER_DEPTH, depth_exceeds
@@ -37,7 +39,12 @@ def check_pipeline(
     that is or holds a hidden property (a key or a ``"$field"`` reference), or the whole
     document (``$$ROOT``, ``$$CURRENT``) of a model holding one, is refused too (the
     error's path stops above the name, so it never shows a hidden name). A pipeline
-    nested more than 32 levels deep is refused before it is walked."""
+    nested more than 32 levels deep is refused before it is walked.
+
+    Its Python values are encoded as an ``Any`` property's are (``Decimal`` to
+    ``Decimal128``, ``date`` to a datetime, ...), and what BSON cannot hold (an integer
+    beyond 64 bits, text that is not UTF-8, a NUL byte in a name) is refused, so every
+    backend gets the same pipeline or none."""
     if depth_exceeds(pipeline, MAX_FILTER_DEPTH + 2):
         raise InvalidFilterError(
             path,
@@ -48,7 +55,7 @@ def check_pipeline(
     _refuse_operators(stages, path)
     if meta is not None:
         _refuse_hidden(meta, stages, path)
-    return stages
+    return [_encoded(stage, f"{path}.{index}") for index, stage in enumerate(stages)]
 
 
 def scoped_pipeline(
@@ -83,6 +90,15 @@ def _stages(pipeline: Any, path: str) -> list[dict[str, Any]]:
             _stages(sub_pipeline, sub_path)
         stages.append({name: body})
     return stages
+
+
+def _encoded(stage: dict[str, Any], path: str) -> dict[str, Any]:
+    try:
+        encoded: dict[str, Any] = encode_any(stage)
+    except ArithmeticError as error:  # Decimal128 refuses 35+ digits
+        raise InvalidFilterError(path, f"a value cannot be stored in MongoDB ({error!r})") from None
+    _storable(encoded, path)
+    return encoded
 
 
 def _sub_pipelines(name: str, body: Any, path: str) -> list[tuple[str, Any]]:

@@ -4,10 +4,12 @@ hidden fields refused when prohibited, the operation pipeline's points."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import pydantic
 import pytest
+from bson import Decimal128
 
 from odm import Entity, InvalidFilterError, Model, Repository, model, prop
 from odm.hidden import HIDDEN_REASON
@@ -209,3 +211,17 @@ async def test_aggregate_inside_a_transaction_sees_its_writes(odm_db: Any) -> No
         await repo.create({"item": "ink", "amount": 1}, session=session)
         inside = await repo.aggregate(TOTALS, session=session)
     assert inside == [{"item": "ink", "sum": 8}, {"item": "pen", "sum": 5}]
+
+
+async def test_python_values_are_encoded_and_unstorable_ones_refused_on_every_backend(
+    odm_db: Any,
+) -> None:
+    repo = await sales(odm_db)
+    pipeline = [
+        {"$match": {"item": "ink"}},
+        {"$project": {"_id": 0, "item": 1, "price": {"$literal": Decimal("1.50")}}},
+    ]
+    assert await repo.aggregate(pipeline) == [{"item": "ink", "price": Decimal128("1.50")}]
+    with pytest.raises(InvalidFilterError) as caught:
+        await repo.aggregate([{"$match": {"amt": {"$gt": 2**63}}}])
+    assert caught.value.path == "pipeline.0.$match.amt.$gt"

@@ -3,9 +3,12 @@ any depth, hidden fields, and the scope's ``$match`` put first."""
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 import pytest
+from bson import Decimal128
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -227,3 +230,23 @@ def test_naming_a_hidden_field_anywhere_is_refused_without_naming_it(
 def test_naming_only_visible_fields_passes(name: str, where: int, depth: int) -> None:
     pipeline = placed(name, where, depth)
     assert check_pipeline(pipeline, meta=META) == pipeline
+
+
+def test_python_values_are_encoded_as_an_any_property_s() -> None:
+    [stage] = check_pipeline([{"$match": {"price": Decimal("1.5"), "day": dt.date(2026, 1, 2)}}])
+    assert stage == {
+        "$match": {"price": Decimal128("1.5"), "day": dt.datetime(2026, 1, 2, tzinfo=dt.UTC)}
+    }
+
+
+@pytest.mark.parametrize(
+    ("value", "path"),
+    [
+        ({"n": 2**63}, "pipeline.1.$match.n"),
+        ({"name": "\ud800"}, "pipeline.1.$match.name"),
+        ({"a\x00b": 1}, "pipeline.1.$match.a\x00b"),
+        ({"n": {"$in": [1, -(2**63) - 1]}}, "pipeline.1.$match.n.$in.1"),
+    ],
+)
+def test_values_bson_cannot_hold_are_refused_where_they_are(value: Any, path: str) -> None:
+    assert refused([{"$limit": 1}, {"$match": value}]).path == path
