@@ -25,6 +25,12 @@ __all__ = ["REFUSED_OPERATORS", "check_pipeline", "scoped_pipeline"]
 #: expression, a sub-pipeline).
 REFUSED_OPERATORS = FORBIDDEN_OPERATORS | {"$out", "$merge"}
 
+#: Stage options whose plain string value is a field path (``$lookup``'s, ``$graphLookup``'s,
+#: ``$geoNear``'s ``key``, ``$densify``'s ``field``): a join or a search on it tests it.
+_FIELD_PATH_OPTIONS = frozenset(
+    {"localField", "foreignField", "connectFromField", "connectToField", "key", "field"}
+)
+
 #: The variables that are the whole document (comparing them tests every field).
 _WHOLE_DOCUMENT = ("$$ROOT", "$$CURRENT")
 
@@ -36,7 +42,8 @@ def check_pipeline(
     one-key ``{"$stage": ...}`` dicts (nor are its ``$lookup``/``$unionWith``/``$facet``
     sub-pipelines), or it holds a refused stage or operator at any depth. With ``meta``
     (a repository made with ``prohibit_hidden_in_query=True``), a pipeline naming a field
-    that is or holds a hidden property (a key or a ``"$field"`` reference), or the whole
+    that is or holds a hidden property (a key, a ``"$field"`` reference, or a join's or
+    search's field option such as ``$lookup``'s ``localField``), or the whole
     document (``$$ROOT``, ``$$CURRENT``) of a model holding one, is refused too (the
     error's path stops above the name, so it never shows a hidden name). A pipeline
     nested more than 32 levels deep is refused before it is walked.
@@ -134,6 +141,8 @@ def _refuse_hidden(meta: ModelMeta, value: Any, path: str) -> None:
             where = f"{path}.{key}"
             if isinstance(key, str) and not key.startswith("$") and _hides(meta, key):
                 raise InvalidFilterError(path, HIDDEN_REASON)
+            if key in _FIELD_PATH_OPTIONS and isinstance(item, str) and _hides(meta, item):
+                raise InvalidFilterError(where, HIDDEN_REASON)
             _refuse_hidden(meta, item, where)
     elif isinstance(value, list | tuple):
         for index, item in enumerate(value):

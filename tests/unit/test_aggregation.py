@@ -117,6 +117,22 @@ def test_refused_operators_are_keys_only_a_string_value_is_data() -> None:
         [{"$project": {"x": {"$let": {"vars": {"c": "$name"}, "in": "$$c.pw"}}}}],
         [{"$facet": {"a": [{"$match": {"pw": "x"}}]}}],
         [{"$lookup": {"from": "o", "as": "x", "pipeline": [{"$project": {"pw": 1}}]}}],
+        [{"$lookup": {"from": "o", "as": "x", "localField": "pw", "foreignField": "a"}}],
+        [{"$lookup": {"from": "o", "as": "x", "localField": "a", "foreignField": "card.pin"}}],
+        [
+            {
+                "$graphLookup": {
+                    "from": "o",
+                    "startWith": "$name",
+                    "connectFromField": "password",
+                    "connectToField": "name",
+                    "as": "x",
+                }
+            }
+        ],
+        [{"$geoNear": {"near": [0, 0], "distanceField": "d", "key": "pw"}}],
+        [{"$unwind": {"path": "$pw"}}],
+        [{"$sortByCount": "$card"}],
     ],
 )
 def test_a_pipeline_naming_a_hidden_field_is_refused_when_prohibited(
@@ -133,6 +149,7 @@ def test_visible_fields_and_variables_pass_the_hidden_check() -> None:
         {"$match": {"age": {"$gte": 1}, "card.number": "1"}},
         {"$project": {"name": 1, "n": "$card.number", "now": "$$NOW"}},
         {"$group": {"_id": "$name", "total": {"$sum": "$age"}}},
+        {"$lookup": {"from": "o", "as": "pw", "localField": "_id", "foreignField": "name"}},
     ]
     assert check_pipeline(pipeline, meta=META) == pipeline
 
