@@ -66,18 +66,52 @@ def check_pipeline(
 
 
 def scoped_pipeline(
-    scope_match: Mapping[str, Any], stages: Sequence[Mapping[str, Any]]
+    scope_match: Mapping[str, Any], stages: Sequence[Mapping[str, Any]], *, collection: str
 ) -> list[dict[str, Any]]:
     """``stages`` restricted to the documents ``scope_match`` matches: a first ``$match``
-    (or, before a ``$geoNear`` that must stay first, its ``query``)."""
+    (or, before a ``$geoNear`` that must stay first, its ``query``). A ``$lookup``,
+    ``$graphLookup`` or ``$unionWith`` reading ``collection`` itself, at any depth, reads
+    only the documents in scope too."""
     if not scope_match:
         return [dict(stage) for stage in stages]
-    if stages and "$geoNear" in stages[0] and isinstance(stages[0]["$geoNear"], Mapping):
-        near = dict(stages[0]["$geoNear"])
-        query = near.get("query")
-        near["query"] = {"$and": [dict(scope_match), query]} if query else dict(scope_match)
-        return [{"$geoNear": near}, *(dict(stage) for stage in stages[1:])]
-    return [{"$match": dict(scope_match)}, *(dict(stage) for stage in stages)]
+    scope = dict(scope_match)
+    inner = [_scoped_stage(scope, stage, collection) for stage in stages]
+    if inner and "$geoNear" in inner[0] and isinstance(inner[0]["$geoNear"], Mapping):
+        near = dict(inner[0]["$geoNear"])
+        near["query"] = _and(scope, near.get("query"))
+        return [{"$geoNear": near}, *inner[1:]]
+    return [{"$match": scope}, *inner]
+
+
+def _scoped_stage(
+    scope: dict[str, Any], stage: Mapping[str, Any], collection: str
+) -> dict[str, Any]:
+    """One stage whose reads of ``collection`` (and sub-pipelines') are in scope."""
+    ((name, body),) = stage.items()
+    if name == "$unionWith" and body == collection:
+        return {name: {"coll": collection, "pipeline": [{"$match": scope}]}}
+    if not isinstance(body, Mapping):
+        return {name: body}
+    body = dict(body)
+    if name == "$facet":
+        return {name: {key: _scoped_all(scope, value, collection) for key, value in body.items()}}
+    if name in ("$lookup", "$unionWith") and "pipeline" in body:
+        body["pipeline"] = _scoped_all(scope, body["pipeline"], collection)
+    if body.get("from" if name != "$unionWith" else "coll") != collection:
+        return {name: body}
+    if name == "$graphLookup":
+        body["restrictSearchWithMatch"] = _and(scope, body.get("restrictSearchWithMatch"))
+    elif name in ("$lookup", "$unionWith"):
+        body["pipeline"] = [{"$match": scope}, *body.get("pipeline", [])]
+    return {name: body}
+
+
+def _scoped_all(scope: dict[str, Any], stages: Any, collection: str) -> list[dict[str, Any]]:
+    return [_scoped_stage(scope, stage, collection) for stage in stages]
+
+
+def _and(scope: dict[str, Any], query: Any) -> dict[str, Any]:
+    return {"$and": [scope, query]} if query else scope
 
 
 def _stages(pipeline: Any, path: str) -> list[dict[str, Any]]:

@@ -298,7 +298,9 @@ class LoopBackMethods(Generic[E]):
         session: Session | None = None,
     ) -> list[dict[str, Any]] | list[Any]:
         """Run a MongoDB aggregation ``pipeline`` (stages on stored field names) over the
-        documents in scope: the default scope's where comes first, as a ``$match``.
+        documents in scope: the default scope's where comes first, as a ``$match`` (and a
+        ``$lookup``, ``$graphLookup`` or ``$unionWith`` of this collection reads only the
+        documents in scope too).
 
         ``$out``, ``$merge``, ``$function``, ``$accumulator`` and ``$where`` are refused
         wherever they appear (sub-pipelines of ``$lookup``, ``$unionWith`` and ``$facet``
@@ -320,7 +322,7 @@ class LoopBackMethods(Generic[E]):
         operation = Operation("aggregate", repo, session, query={"pipeline": stages})
         await repo._access(operation)
         stages = check_pipeline((operation.query or {}).get("pipeline", stages), meta=meta)
-        sent = scoped_pipeline(repo._where(None), stages)
+        sent = scoped_pipeline(repo._where(None), stages, collection=repo._collection.name)
         docs = await repo._collection.aggregate(sent, session=session)
         if output is None:
             return docs

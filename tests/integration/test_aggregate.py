@@ -11,7 +11,7 @@ import pydantic
 import pytest
 from bson import Decimal128
 
-from odm import Entity, InvalidFilterError, Model, Repository, model, prop
+from odm import Entity, InvalidFilterError, Model, ODMError, Repository, model, prop
 from odm.hidden import HIDDEN_REASON
 from odm.operations import HookPoints, Operation
 
@@ -225,3 +225,42 @@ async def test_python_values_are_encoded_and_unstorable_ones_refused_on_every_ba
     with pytest.raises(InvalidFilterError) as caught:
         await repo.aggregate([{"$match": {"amt": {"$gt": 2**63}}}])
     assert caught.value.path == "pipeline.0.$match.amt.$gt"
+
+
+UNION = [{"$unionWith": "agg_sales"}, {"$group": {"_id": None, "n": {"$sum": 1}}}]
+
+
+@pytest.mark.backend_limit(mock="mongomock-motor has no $unionWith")
+async def test_a_union_with_the_same_collection_is_in_scope(odm_db: Any) -> None:
+    repo = await sales(odm_db)
+    assert await repo.aggregate(UNION) == [{"_id": None, "n": 6}]  # 3 in scope, twice
+    assert await repo.unscoped().aggregate(UNION) == [{"_id": None, "n": 10}]
+
+
+@pytest.mark.backend_limit(embedded="checks the mock's refusal; the server runs $unionWith")
+async def test_what_the_mock_cannot_aggregate_is_an_odm_error_naming_it(odm_db: Any) -> None:
+    repo = await sales(odm_db)
+    with pytest.raises(ODMError, match=r"mongomock-motor cannot run .*\$unionWith"):
+        await repo.aggregate(UNION)
+
+
+@pytest.mark.backend_limit(mock="mongomock-motor has no $lookup with a pipeline")
+async def test_a_lookup_of_the_same_collection_is_in_scope(odm_db: Any) -> None:
+    repo = await sales(odm_db)
+    lookup = [
+        {"$match": {"item": "ink"}},
+        {"$lookup": {"from": "agg_sales", "as": "same", "pipeline": [{"$match": {}}]}},
+        {"$project": {"_id": 0, "amounts": {"$map": {"input": "$same", "in": "$$this.amt"}}}},
+    ]
+    [found] = await repo.aggregate(lookup)
+    assert sorted(found["amounts"]) == [2, 3, 7]  # not the out-of-scope 100 and 1
+    unscoped = await repo.unscoped().aggregate(lookup)
+    assert sorted(unscoped[0]["amounts"]) == [1, 2, 3, 7, 100]
+    joined = [
+        {"$match": {"item": "ink"}},
+        {"$lookup": {"from": "agg_sales", "localField": "rg", "foreignField": "rg", "as": "j"}},
+        {"$project": {"_id": 0, "n": {"$size": "$j"}}},
+    ]
+    assert await repo.aggregate(joined) == [{"n": 3}]
+    us = [{"$lookup": {"from": "agg_sales", "as": "j", "pipeline": [{"$match": {"rg": "us"}}]}}]
+    assert all(doc["j"] == [] for doc in await repo.aggregate(us))

@@ -156,17 +156,67 @@ def test_visible_fields_and_variables_pass_the_hidden_check() -> None:
 
 def test_the_scope_match_comes_first() -> None:
     stages = [{"$limit": 1}]
-    assert scoped_pipeline({"live": True}, stages) == [{"$match": {"live": True}}, {"$limit": 1}]
-    assert scoped_pipeline({}, stages) == stages
+    assert scoped_pipeline({"live": True}, stages, collection="c") == [
+        {"$match": {"live": True}},
+        {"$limit": 1},
+    ]
+    assert scoped_pipeline({}, stages, collection="c") == stages
 
 
 def test_the_scope_goes_into_a_first_geo_near_query() -> None:
     near = {"$geoNear": {"near": [0, 0], "distanceField": "d", "query": {"a": 1}}}
-    assert scoped_pipeline({"live": True}, [near]) == [
+    assert scoped_pipeline({"live": True}, [near], collection="c") == [
         {"$geoNear": {**near["$geoNear"], "query": {"$and": [{"live": True}, {"a": 1}]}}}
     ]
     bare = {"$geoNear": {"near": [0, 0], "distanceField": "d"}}
-    assert scoped_pipeline({"live": True}, [bare])[0]["$geoNear"]["query"] == {"live": True}
+    assert scoped_pipeline({"live": True}, [bare], collection="c")[0]["$geoNear"]["query"] == {
+        "live": True
+    }
+
+
+def test_reads_of_the_same_collection_at_any_depth_are_scoped_too() -> None:
+    live = {"$match": {"live": True}}
+    stages = [
+        {"$unionWith": "c"},
+        {"$unionWith": "other"},
+        {"$unionWith": {"coll": "c", "pipeline": [{"$limit": 1}]}},
+        {"$lookup": {"from": "c", "localField": "a", "foreignField": "b", "as": "x"}},
+        {"$lookup": {"from": "other", "as": "x", "pipeline": [{"$unionWith": "c"}]}},
+        {"$graphLookup": {"from": "c", "restrictSearchWithMatch": {"k": 1}, "as": "g"}},
+        {"$graphLookup": {"from": "other", "as": "g"}},
+        {"$facet": {"f": [{"$lookup": {"from": "c", "as": "y", "pipeline": []}}]}},
+    ]
+    assert scoped_pipeline({"live": True}, stages, collection="c") == [
+        live,
+        {"$unionWith": {"coll": "c", "pipeline": [live]}},
+        {"$unionWith": "other"},
+        {"$unionWith": {"coll": "c", "pipeline": [live, {"$limit": 1}]}},
+        {
+            "$lookup": {
+                "from": "c",
+                "localField": "a",
+                "foreignField": "b",
+                "as": "x",
+                "pipeline": [live],
+            }
+        },
+        {
+            "$lookup": {
+                "from": "other",
+                "as": "x",
+                "pipeline": [{"$unionWith": {"coll": "c", "pipeline": [live]}}],
+            }
+        },
+        {
+            "$graphLookup": {
+                "from": "c",
+                "restrictSearchWithMatch": {"$and": [{"live": True}, {"k": 1}]},
+                "as": "g",
+            }
+        },
+        {"$graphLookup": {"from": "other", "as": "g"}},
+        {"$facet": {"f": [{"$lookup": {"from": "c", "as": "y", "pipeline": [live]}}]}},
+    ]
 
 
 json_values = st.recursive(
