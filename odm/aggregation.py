@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import bson
+
 from .codec import encode_any
 from .errors import InvalidFilterError
 from .filters import FORBIDDEN_OPERATORS
@@ -138,7 +140,11 @@ def _encoded(stage: dict[str, Any], path: str) -> dict[str, Any]:
         encoded: dict[str, Any] = encode_any(stage)
     except ArithmeticError as error:  # Decimal128 refuses 35+ digits
         raise InvalidFilterError(path, f"a value cannot be stored in MongoDB ({error!r})") from None
-    _storable(encoded, path)
+    try:  # the C encoder first; the walk only to say where a problem is
+        bson.encode(encoded)
+    except (bson.errors.BSONError, OverflowError, ValueError) as error:
+        _storable(encoded, path)
+        raise InvalidFilterError(path, f"cannot be sent to MongoDB ({error})") from None
     return encoded
 
 

@@ -317,3 +317,8 @@ def test_python_values_are_encoded_as_an_any_property_s() -> None:
 )
 def test_values_bson_cannot_hold_are_refused_where_they_are(value: Any, path: str) -> None:
     assert refused([{"$limit": 1}, {"$match": value}]).path == path
+
+
+def test_a_value_of_a_type_bson_does_not_know_is_refused() -> None:
+    error = refused([{"$limit": 1}, {"$match": {"x": object()}}])
+    assert error.path == "pipeline.1" and "cannot be sent to MongoDB" in error.reason
