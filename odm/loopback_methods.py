@@ -317,6 +317,8 @@ class LoopBackMethods(Generic[E]):
             )
         """
         repo = self._repository()
+        if output is not None and not (isinstance(output, type) and issubclass(output, BaseModel)):
+            raise ODMError(f"aggregate: output is a model class or None, not {output!r}")
         meta = repo.meta if repo.prohibit_hidden_in_query else None
         stages = check_pipeline(pipeline, meta=meta)
         operation = Operation("aggregate", repo, session, query={"pipeline": stages})

@@ -120,6 +120,13 @@ async def test_results_validated_into_a_pydantic_model(odm_db: Any) -> None:
         await repo.aggregate(TOTALS, output=PlainTotal)  # no "total": not a PlainTotal
 
 
+@pytest.mark.parametrize("output", [dict, "Total", Total(item="a", total=1)])
+async def test_an_output_that_is_not_a_model_class_is_refused(odm_db: Any, output: Any) -> None:
+    repo = Repository(Sale, odm_db)
+    with pytest.raises(ODMError, match="output is a model class or None"):
+        await repo.aggregate([], output=output)
+
+
 async def test_output_as_the_entity_class_runs_the_loaded_point_per_result(odm_db: Any) -> None:
     repo = await sales(odm_db)
     counter = Counter()
