@@ -298,7 +298,8 @@ class LoopBackMethods(Generic[E]):
         session: Session | None = None,
     ) -> list[dict[str, Any]] | list[Any]:
         """Run a MongoDB aggregation ``pipeline`` (stages on stored field names) over the
-        documents in scope: the default scope's where comes first, as a ``$match`` (and a
+        documents in scope: the repository's scope's where (the default scope's, merged
+        with a named one through ``scoped``) comes first, as a ``$match`` (and a
         ``$lookup``, ``$graphLookup`` or ``$unionWith`` of this collection reads only the
         documents in scope too).
 
@@ -309,7 +310,8 @@ class LoopBackMethods(Generic[E]):
         ``prohibit_hidden_in_query=True`` also refuses a pipeline naming a hidden field.
 
         The results are plain dicts, or instances of ``output`` (a model class) validated
-        from each document::
+        from each document (odm models by their field names; the entity class as ``find``
+        loads it)::
 
             totals = await orders.aggregate(
                 [{"$group": {"_id": "$customer", "total": {"$sum": "$amount"}}}],
