@@ -16,7 +16,11 @@ from odm.hidden import HIDDEN_REASON
 from odm.operations import HookPoints, Operation
 
 
-@model(collection="agg_sales", scope={"where": {"region": "eu"}})
+@model(
+    collection="agg_sales",
+    scope={"where": {"region": "eu"}},
+    scopes={"big": {"where": {"amount": {"gt": 2}}}},
+)
 class Sale(Entity):
     item: str
     amount: int = prop(default=0, field_name="amt")
@@ -92,6 +96,14 @@ async def test_group_counts_only_the_documents_in_scope(odm_db: Any) -> None:
         {"item": "cap", "sum": 1},
         {"item": "ink", "sum": 7},
         {"item": "pen", "sum": 105},
+    ]
+
+
+async def test_a_named_scope_is_and_ed_with_the_default_scope(odm_db: Any) -> None:
+    repo = await sales(odm_db)
+    assert await repo.scoped("big").aggregate(TOTALS) == [
+        {"item": "ink", "sum": 7},
+        {"item": "pen", "sum": 3},
     ]
 
 
