@@ -2,7 +2,8 @@
 the upsert family (``find_or_create``, ``upsert``, ``replace_or_create``,
 ``upsert_with_where``), each one atomic server write whose branches are validated as
 what they are (the insert branch as a create, through ``odm.updates.upsert_document``;
-the update branch as a partial update); ``find_by_ids``; named scopes (``scoped``).
+the update branch as a partial update); ``find_by_ids``; named scopes (``scoped``);
+``aggregate`` (its pipeline checked by ``odm.aggregation``).
 
 They run the repository's operation pipeline (``odm.operations``) like its other
 methods; the class is a base of ``Repository`` (its methods see the repository's steps).
@@ -11,12 +12,14 @@ methods; the class is a base of ``Repository`` (its methods see the repository's
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Mapping
-from typing import Any, Generic, Protocol, Self, TypeVar, cast
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Generic, Protocol, Self, TypeVar, cast, overload
 
 from bson import ObjectId
 from pydantic import BaseModel
 
+from .aggregation import check_pipeline, scoped_pipeline
+from .codec import decode
 from .drivers import Collection, Document, Session
 from .errors import (
     DuplicateKeyError,
@@ -31,7 +34,7 @@ from .filters import Query, merge_scope
 from .filters import Where as WhereDict
 from .hidden import path_is_hidden
 from .ids import coerce_id
-from .metadata import ID_FIELD, ModelMeta
+from .metadata import ID_FIELD, ModelMeta, meta_of
 from .models import Entity
 from .operations import Operation
 from .scoping import apply_scope_defaults, scope_conflicts, scope_values
@@ -40,6 +43,7 @@ from .updates import UpdatePlan, scope_values_of, upsert_document
 __all__ = ["LoopBackMethods"]
 
 E = TypeVar("E", bound=Entity)
+M = TypeVar("M", bound=BaseModel)
 Filter = FilterDict | Mapping[str, Any]
 Where = WhereDict | Mapping[str, Any]
 Validated = tuple[E, Document]
@@ -54,6 +58,7 @@ class _Steps(Protocol[E]):
     entity_class: type[E]
     scope: dict[str, Any] | None
     allow_extended_operators: bool
+    prohibit_hidden_in_query: bool
     _scope_values: dict[str, Any]
     _collection: Collection
 
@@ -84,7 +89,7 @@ class _Steps(Protocol[E]):
 
 class LoopBackMethods(Generic[E]):
     """``find_or_create``, ``upsert``, ``replace_or_create``, ``upsert_with_where``,
-    ``find_by_ids`` and ``scoped`` of :class:`~odm.Repository`."""
+    ``find_by_ids``, ``scoped`` and ``aggregate`` of :class:`~odm.Repository`."""
 
     def _repository(self) -> _Steps[E]:
         return cast(_Steps[E], self)
@@ -266,6 +271,70 @@ class LoopBackMethods(Generic[E]):
         )
         end = None if not query.limit else query.skip + query.limit
         return placed[query.skip : end]
+
+    @overload
+    async def aggregate(
+        self,
+        pipeline: Sequence[Mapping[str, Any]],
+        *,
+        output: None = None,
+        session: Session | None = None,
+    ) -> list[dict[str, Any]]: ...
+
+    @overload
+    async def aggregate(
+        self,
+        pipeline: Sequence[Mapping[str, Any]],
+        *,
+        output: type[M],
+        session: Session | None = None,
+    ) -> list[M]: ...
+
+    async def aggregate(
+        self,
+        pipeline: Sequence[Mapping[str, Any]],
+        *,
+        output: type[BaseModel] | None = None,
+        session: Session | None = None,
+    ) -> list[dict[str, Any]] | list[Any]:
+        """Run a MongoDB aggregation ``pipeline`` (stages on stored field names) over the
+        documents in scope: the repository's scope's where (the default scope's, merged
+        with a named one through ``scoped``) comes first, as a ``$match`` (and a
+        ``$lookup``, ``$graphLookup`` or ``$unionWith`` of this collection reads only the
+        documents in scope too).
+
+        ``$out``, ``$merge``, ``$function``, ``$accumulator`` and ``$where`` are refused
+        wherever they appear (sub-pipelines of ``$lookup``, ``$unionWith`` and ``$facet``
+        included), and so is a pipeline that is not a list of one-key stage dicts: an
+        ``InvalidFilterError`` before anything is sent. A repository made with
+        ``prohibit_hidden_in_query=True`` also refuses a pipeline naming a hidden field.
+
+        The results are plain dicts, or instances of ``output`` (a model class) validated
+        from each document (odm models by their field names; the entity class as ``find``
+        loads it)::
+
+            totals = await orders.aggregate(
+                [{"$group": {"_id": "$customer", "total": {"$sum": "$amount"}}}],
+                output=CustomerTotal,
+            )
+        """
+        repo = self._repository()
+        if output is not None and not (isinstance(output, type) and issubclass(output, BaseModel)):
+            raise ODMError(f"aggregate: output is a model class or None, not {output!r}")
+        meta = repo.meta if repo.prohibit_hidden_in_query else None
+        stages = check_pipeline(pipeline, meta=meta)
+        operation = Operation("aggregate", repo, session, query={"pipeline": stages})
+        await repo._access(operation)
+        stages = check_pipeline((operation.query or {}).get("pipeline", stages), meta=meta)
+        sent = scoped_pipeline(repo._where(None), stages, collection=repo._collection.name)
+        docs = await repo._collection.aggregate(sent, session=session)
+        if output is None:
+            return docs
+        if output is repo.entity_class:
+            return [await repo._loaded(operation, doc) for doc in docs]
+        if meta_of(output) is not None:
+            return [decode(output, doc) for doc in docs]
+        return [output.model_validate(doc) for doc in docs]
 
     def scoped(self, name: str) -> Self:
         """The same repository under the model's named scope ``name`` (``@model(scopes=

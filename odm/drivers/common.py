@@ -306,6 +306,14 @@ class ServerCollection:
         )
         return document
 
+    async def aggregate(
+        self, pipeline: Sequence[Mapping[str, Any]], *, session: Session | None = None
+    ) -> list[Document]:
+        """Every document ``pipeline`` returns (pymongo's cursor is awaited, motor's not)."""
+        cursor = await resolve(self._driver.aggregate(list(pipeline), **_session_option(session)))
+        documents: list[Document] = await cursor.to_list(None)
+        return documents
+
     async def count(
         self,
         query: Mapping[str, Any],

@@ -170,6 +170,12 @@ class Collection(Protocol):
         session: Session | None = None,
     ) -> Document | None: ...
 
+    async def aggregate(
+        self, pipeline: Sequence[Mapping[str, Any]], *, session: Session | None = None
+    ) -> list[Document]:
+        """Every document the aggregation ``pipeline`` returns, as one list."""
+        ...
+
     async def count(
         self,
         query: Mapping[str, Any],

@@ -7,7 +7,11 @@ What the mock does differently, and what odm does about it:
 - its bulk ``UpdateOne`` fails: odm never uses ``bulk_write``;
 - a null test on a dotted path (``{"a.b": None}``, ``$ne``/``$in``/``$nin`` with
   ``None``) ignores a null parent (``{"a": None}``), which a server takes as a null
-  ``a.b``: such tests are widened here to the parents;
+  ``a.b``: such tests are widened here to the parents (in queries and in an aggregation's
+  top-level ``$match`` stages);
+- its aggregation lacks some stages and operators (``$unionWith`` among them): such a
+  pipeline raises ``ODMError`` naming what it cannot run, never its
+  ``NotImplementedError``;
 - it has no ``$mul``: the update is run here as a ``$set`` of the products, document by
   document (a missing field becomes 0, as on a server);
 - its duplicate-key reports never name the index, carry no details for a duplicate
@@ -22,7 +26,7 @@ from __future__ import annotations
 import ast
 import copy
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, ClassVar
 
@@ -74,6 +78,19 @@ class MockCollection(ServerCollection):
     def __init__(self, collection: Any, database: ServerDatabase, names: FieldNames | None) -> None:
         super().__init__(collection, database, names)
         self._driver = _AsOnAServer(collection)
+
+    async def aggregate(
+        self, pipeline: Sequence[Mapping[str, Any]], *, session: Session | None = None
+    ) -> list[Document]:
+        """The server's answer, or ``ODMError`` naming what the mock cannot run (its
+        ``NotImplementedError``: ``$unionWith``, some operators)."""
+        try:
+            return await super().aggregate(pipeline, session=session)
+        except NotImplementedError as error:
+            raise ODMError(
+                f"mongomock-motor cannot run this aggregation pipeline ({error}); "
+                "run it on a MongoDB server"
+            ) from error
 
     async def _duplicate_key(
         self, report: dict[str, Any], attempt: WriteAttempt, batch_index: int | None
@@ -187,6 +204,15 @@ class _AsOnAServer:
 
     async def count_documents(self, query: Mapping[str, Any], **options: Any) -> Any:
         return await self._mock.count_documents(_null_parents(query), **options)
+
+    def aggregate(self, pipeline: list[Mapping[str, Any]], **options: Any) -> Any:
+        stages = [
+            {"$match": _null_parents(stage["$match"])}
+            if "$match" in stage and isinstance(stage["$match"], Mapping)
+            else stage
+            for stage in pipeline
+        ]
+        return self._mock.aggregate(stages, **options)
 
     async def delete_one(self, query: Mapping[str, Any], **options: Any) -> Any:
         return await self._mock.delete_one(_null_parents(query), **options)
