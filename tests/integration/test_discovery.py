@@ -1,0 +1,173 @@
+"""``discover_model`` on every backend: a definition inferred from messy stored documents,
+which ``define_model`` turns into a class that loads every one of them intact; and
+``python -m odm discover`` printing it as JSON or as an importable module."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import pytest
+from bson import Binary, Decimal128, ObjectId
+
+from odm import ODMError, Repository, define_model, discover_model, model_definition
+from odm.definitions import ModelRegistry
+from odm.drivers import adapt
+
+JOINED = dt.datetime(2024, 3, 1, 9, 30)
+REF = uuid.UUID("12345678-1234-5678-1234-567812345678")
+
+
+def customers() -> list[dict[str, Any]]:
+    """Documents as a few years of an app's changes leave them."""
+    return [
+        {
+            "_id": ObjectId(),
+            "first-name": "Ada",
+            "email": "ada@example.com",
+            "age": 36,
+            "address": {"city": "London", "zip": "N1 9GU", "geo": {"lat": 51.5, "lng": -0.1}},
+            "tags": ["vip", "beta"],
+            "orders": [{"sku": "A-1", "qty": 2, "price": 9.5}],
+            "joined": JOINED,
+            "active": True,
+            "balance": Decimal128("10.25"),
+        },
+        {
+            "_id": ObjectId(),
+            "first-name": "Bob",
+            "email": "bob@example.com",
+            "age": 41.5,
+            "address": {"city": "Paris"},
+            "tags": [],
+            "orders": [
+                {"sku": "B-2", "qty": 1, "price": 3},
+                {"sku": "C-3", "qty": 1, "gift": True},
+            ],
+            "active": None,
+            "class": "gold",
+            "score": "high",
+            "balance": Decimal128("0"),
+        },
+        {
+            "_id": ObjectId(),
+            "first-name": None,
+            "email": "carol@example.com",
+            "address": None,
+            "score": 7,
+            "ref": Binary.from_uuid(REF),
+            "avatar": Binary(b"\x89PNG\x00\x01"),
+            "meta": {},
+            "legacy.flag": 1,
+        },
+    ]
+
+
+async def seed(db: Any, name: str, documents: list[dict[str, Any]]) -> None:
+    await adapt(db).collection(name).insert_many([dict(d) for d in documents])
+
+
+async def test_the_definition_merges_types_over_the_documents(odm_db: Any) -> None:
+    await seed(odm_db, "customers", customers())
+    definition = await discover_model(odm_db, "customers")
+    assert definition["name"] == "Customer"
+    assert definition["settings"] == {"strict": False, "mongodb": {"collection": "customers"}}
+    properties = definition["properties"]
+    assert properties["id"] == {"type": "string", "id": True, "generated": True}
+    assert properties["first_name"] == {"type": "string", "mongodb": {"fieldName": "first-name"}}
+    assert properties["email"] == {"type": "string", "required": True}
+    assert properties["age"] == {"type": "number"}
+    assert properties["address"] == {"type": "CustomerAddress"}
+    assert properties["tags"] == {"type": ["string"]}
+    assert properties["orders"] == {"type": ["CustomerOrders"]}
+    assert properties["joined"] == {"type": "date"}
+    assert properties["active"] == {"type": "boolean"}
+    assert properties["class_"] == {"type": "string", "mongodb": {"fieldName": "class"}}
+    assert properties["score"] == {"type": "any"}
+    assert properties["ref"] == {"type": "uuid"}
+    assert properties["avatar"] == {"type": "buffer"}
+    assert properties["meta"] == {"type": "object"}
+    assert properties["balance"] == {"type": "number", "mongodb": {"dataType": "Decimal128"}}
+    assert "legacy.flag" not in properties and "legacy_flag" not in properties
+    models = definition["models"]
+    assert list(models) == ["CustomerAddressGeo", "CustomerAddress", "CustomerOrders"]
+    assert models["CustomerAddress"]["properties"] == {
+        "city": {"type": "string", "required": True},
+        "zip": {"type": "string"},
+        "geo": {"type": "CustomerAddressGeo"},
+    }
+    assert models["CustomerOrders"] == {
+        "name": "CustomerOrders",
+        "base": "Model",
+        "properties": {
+            "sku": {"type": "string", "required": True},
+            "qty": {"type": "integer", "required": True},
+            "price": {"type": "number"},
+            "gift": {"type": "boolean"},
+        },
+        "settings": {"strict": False},
+    }
+    # the definition is in the normal form model_definition writes
+    cls = define_model(definition, registry=ModelRegistry())
+    assert model_definition(cls, include_models=True) == definition
+
+
+async def test_define_model_loads_every_sampled_document_intact(odm_db: Any) -> None:
+    stored = customers()
+    await seed(odm_db, "customers", stored)
+    cls = define_model(await discover_model(odm_db, "customers"), registry=ModelRegistry())
+    found = {entity.email: entity for entity in await Repository(cls, odm_db).find()}
+    assert len(found) == 3
+    ada, bob, carol = (found[d["email"]] for d in stored)
+    assert ada.id == str(stored[0]["_id"])
+    assert (
+        ada.first_name == "Ada"
+        and ada.age == 36
+        and ada.joined == JOINED.replace(tzinfo=dt.timezone.utc)
+    )
+    assert ada.address.geo.lat == 51.5 and ada.address.zip == "N1 9GU"
+    assert [o.model_dump() for o in bob.orders] == [
+        {"sku": "B-2", "qty": 1, "price": 3.0, "gift": None},
+        {"sku": "C-3", "qty": 1, "price": None, "gift": True},
+    ]
+    assert bob.class_ == "gold" and bob.score == "high" and bob.age == 41.5
+    assert bob.active is None and bob.tags == []
+    assert carol.first_name is None and carol.address is None and carol.score == 7
+    assert carol.ref == REF and bytes(carol.avatar) == b"\x89PNG\x00\x01" and carol.meta == {}
+    assert str(ada.balance) == "10.25"
+    assert carol.model_extra == {"legacy.flag": 1}
+
+
+async def test_other_ids_are_caller_supplied_ids_of_their_type(odm_db: Any) -> None:
+    await seed(odm_db, "skus", [{"_id": "A-1", "n": 1}, {"_id": "B-2", "n": 2, "x": None}])
+    definition = await discover_model(odm_db, "skus", name="Sku")
+    assert definition["name"] == "Sku"
+    assert definition["properties"] == {
+        "id": {"type": "string", "id": True},
+        "n": {"type": "integer", "required": True},
+        "x": {"type": "any"},
+    }
+    cls = define_model(definition, registry=ModelRegistry())
+    repo = Repository(cls, odm_db)
+    assert sorted((e.id, e.n) for e in await repo.find()) == [("A-1", 1), ("B-2", 2)]
+
+
+async def test_the_sample_is_sample_size_documents(odm_db: Any) -> None:
+    await seed(odm_db, "events", [{"_id": i, "kind": "a"} for i in range(20)])
+    await seed(odm_db, "events", [{"_id": 100 + i, "kind": "b", "extra": i} for i in range(20)])
+    definitions = [await discover_model(odm_db, "events", sample_size=5) for _ in range(2)]
+    for definition in definitions:
+        assert definition["properties"]["id"] == {"type": "integer", "id": True}
+        assert set(definition["properties"]) <= {"id", "kind", "extra"}
+
+
+async def test_an_empty_collection_gives_only_the_id(odm_db: Any) -> None:
+    definition = await discover_model(odm_db, "nothing_here")
+    assert definition["properties"] == {"id": {"type": "string", "id": True, "generated": True}}
+
+
+@pytest.mark.parametrize("bad", [0, -1, True, "10"])
+async def test_a_bad_sample_size_is_refused(odm_db: Any, bad: Any) -> None:
+    with pytest.raises(ODMError, match="sample_size must be a positive integer"):
+        await discover_model(odm_db, "customers", sample_size=bad)
