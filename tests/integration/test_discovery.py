@@ -4,16 +4,25 @@ which ``define_model`` turns into a class that loads every one of them intact; a
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import importlib.util
+import json
+import sys
+import types
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
 from bson import Binary, Decimal128, ObjectId
 
 from odm import ODMError, Repository, define_model, discover_model, model_definition
+from odm.__main__ import main
+from odm.cli.discover import python_module
 from odm.definitions import ModelRegistry
 from odm.drivers import adapt
+from odm.embedded import EmbeddedServer
 
 JOINED = dt.datetime(2024, 3, 1, 9, 30)
 REF = uuid.UUID("12345678-1234-5678-1234-567812345678")
@@ -121,11 +130,7 @@ async def test_define_model_loads_every_sampled_document_intact(odm_db: Any) -> 
     assert len(found) == 3
     ada, bob, carol = (found[d["email"]] for d in stored)
     assert ada.id == str(stored[0]["_id"])
-    assert (
-        ada.first_name == "Ada"
-        and ada.age == 36
-        and ada.joined == JOINED.replace(tzinfo=dt.timezone.utc)
-    )
+    assert ada.first_name == "Ada" and ada.age == 36 and ada.joined == JOINED.replace(tzinfo=dt.UTC)
     assert ada.address.geo.lat == 51.5 and ada.address.zip == "N1 9GU"
     assert [o.model_dump() for o in bob.orders] == [
         {"sku": "B-2", "qty": 1, "price": 3.0, "gift": None},
@@ -171,3 +176,116 @@ async def test_an_empty_collection_gives_only_the_id(odm_db: Any) -> None:
 async def test_a_bad_sample_size_is_refused(odm_db: Any, bad: Any) -> None:
     with pytest.raises(ODMError, match="sample_size must be a positive integer"):
         await discover_model(odm_db, "customers", sample_size=bad)
+
+
+# --- the Python module of the definition, and the command line ------------------------
+
+
+def import_module(source: str, tmp_path: Path, name: str) -> types.ModuleType:
+    path = tmp_path / f"{name}.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # pydantic resolves the annotations in the module
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        del sys.modules[name]
+    return module
+
+
+async def test_the_python_module_imports_and_its_class_loads_the_documents(
+    odm_db: Any, tmp_path: Path
+) -> None:
+    stored = customers()
+    await seed(odm_db, "customers", stored)
+    definition = await discover_model(odm_db, "customers")
+    source = python_module(definition)
+    assert "    first_name: str | None = prop(None, field_name='first-name')\n" in source
+    assert "    email: str\n" in source
+    assert "    id: str = prop(id=True, generated=True)\n" in source
+    assert "@model(collection='customers', strict=False)\nclass Customer(Entity):" in source
+    module = import_module(source, tmp_path, "discovered_customers")
+    assert model_definition(module.Customer, include_models=True) == definition
+    found = {e.email: e for e in await Repository(module.Customer, odm_db).find()}
+    assert sorted(found) == sorted(d["email"] for d in stored)
+    assert found["bob@example.com"].orders[1].gift is True
+    assert found["ada@example.com"].address.geo.lng == -0.1
+    assert found["carol@example.com"].ref == REF
+
+
+on_the_server_only = pytest.mark.backend_limit(
+    mock="the command opens its own client: it cannot share the test's in-memory mock "
+    "(the mock runs discover_model and python_module through the tests above)",
+    uri="runs on the embedded server",
+)
+
+
+async def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """``python -m odm ARGS`` in a thread of this process (it runs its own event loop)."""
+    code = await asyncio.to_thread(main, list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def database_options(odm_db: Any, odm_backend: str, server: EmbeddedServer) -> list[str]:
+    uri = server.uri.replace("/?", f"/{odm_db.name}?", 1)
+    return ["--uri", uri, "--driver", "motor" if odm_backend == "motor" else "pymongo"]
+
+
+@on_the_server_only
+async def test_the_command_prints_the_definition_as_json(
+    odm_db: Any,
+    odm_backend: str,
+    odm_backend_server: EmbeddedServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    await seed(odm_db, "customers", customers())
+    options = database_options(odm_db, odm_backend, odm_backend_server)
+    code, out, err = await cli(capsys, "discover", "customers", *options, "--sample", "50")
+    assert (code, err) == (0, "")
+    assert json.loads(out) == await discover_model(odm_db, "customers")
+    code, out, _ = await cli(capsys, "discover", "customers", *options, "--name", "Client")
+    assert code == 0 and json.loads(out)["name"] == "Client"
+    assert "ClientAddress" in json.loads(out)["models"]
+
+
+@on_the_server_only
+async def test_the_command_prints_an_importable_module(
+    odm_db: Any,
+    odm_backend: str,
+    odm_backend_server: EmbeddedServer,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    stored = customers()
+    await seed(odm_db, "customers", stored)
+    options = database_options(odm_db, odm_backend, odm_backend_server)
+    code, out, err = await cli(capsys, "discover", "customers", *options, "--format", "python")
+    assert (code, err) == (0, "")
+    module = import_module(out, tmp_path, "cli_customers")
+    found = await Repository(module.Customer, odm_db).find()
+    assert sorted(e.email for e in found) == sorted(d["email"] for d in stored)
+    assert sorted(str(e.first_name) for e in found) == ["Ada", "Bob", "None"]
+
+
+@on_the_server_only
+async def test_the_command_refuses_a_bad_sample_and_a_bad_class_name(
+    odm_db: Any,
+    odm_backend: str,
+    odm_backend_server: EmbeddedServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    options = database_options(odm_db, odm_backend, odm_backend_server)
+    code, out, err = await cli(capsys, "discover", "customers", *options, "--sample", "0")
+    assert (code, out) == (1, "")
+    assert (
+        err
+        == "odm discover: error: discover_model: sample_size must be a positive integer, not 0\n"
+    )
+    code, out, err = await cli(
+        capsys, "discover", "customers", *options, "--format", "python", "--name", "my-model"
+    )
+    assert (code, out) == (1, "")
+    assert "'my-model' is not a Python class name; give the model another with --name" in err
