@@ -56,8 +56,9 @@ class _Shape:
 
     def add(self, value: Any) -> None:
         if isinstance(value, Mapping):
-            if not value:
+            if not value:  # a model when other objects here have fields, else "object"
                 self.kinds.add("emptyobject")
+                self.objects += 1
                 return
             if not all(isinstance(key, str) and _plain_key(key) for key in value):
                 self.kinds.add("object")
@@ -129,8 +130,10 @@ def infer_definition(
     taken_names = {name}
     properties: dict[str, Any] = {}
     id_shape = shape.fields.pop("_id", None)
-    properties["id"] = _id_property(id_shape)
-    properties.update(_properties(name, shape, models, taken_names, reserved=frozenset(["id"])))
+    # a stored field "id" keeps its name; the id (stored as _id) then takes another
+    id_name = "id_" if "id" in shape.fields else "id"
+    properties[id_name] = _id_property(id_shape)
+    properties.update(_properties(name, shape, models, taken_names, reserved=frozenset([id_name])))
     definition: dict[str, Any] = {
         "name": name,
         "base": "Entity",
@@ -193,8 +196,8 @@ def _type(model_name: str, shape: _Shape, models: dict[str, Any], taken_names: s
     kind = next(iter(kinds))
     if kind == "array":
         assert shape.items is not None
-        if shape.null_items:
-            return ["any"]
+        if shape.null_items or "array" in shape.items.kinds:
+            return ["any"]  # a None item; arrays of arrays (odm wants a json_schema for them)
         item = _type(model_name, shape.items, models, taken_names) if shape.items.kinds else "any"
         return [item if item != "decimal" else "any"]
     if kind == "model":

@@ -63,14 +63,17 @@ def python_module(definition: Mapping[str, Any]) -> str:
     body = "\n\n".join(classes)
     collection = definition["settings"]["mongodb"]["collection"]
     bases = ", ".join(["Entity", *(["Model"] if nested else []), "model", "prop"])
-    imports = sorted({line for used, line in _IMPORTS if used in body})
-    stdlib = [line for line in imports if line.startswith("import ") or "typing" in line]
+    imports = sorted(
+        {line for used, line in _IMPORTS if used in body},
+        key=lambda line: (line.startswith("from"), line),
+    )  # "import x" lines before "from x import y" ones, as isort writes them
+    stdlib = [line for line in imports if "bson" not in line]
     third = [line for line in imports if line not in stdlib]
     head = "\n".join(stdlib) + ("\n\n" if stdlib else "")
     head += "\n".join(third) + ("\n\n" if third else "")
     return (
-        f'"""The models of collection {collection!r}, discovered from a sample of its '
-        'documents\n(python -m odm discover)."""\n\n'
+        f'"""The models of collection {_string(collection)}, discovered from a sample of '
+        'its documents\n(python -m odm discover)."""\n\n'
         f"{head}from odm import {bases}\n\n\n{body}"
     )
 
@@ -80,7 +83,7 @@ def _class(definition: Mapping[str, Any], *, base: str) -> str:
     options = []
     collection = (settings.get("mongodb") or {}).get("collection")
     if collection is not None:
-        options.append(f"collection={collection!r}")
+        options.append(f"collection={_string(collection)}")
     options.append("strict=False")
     lines = [f"@model({', '.join(options)})", f"class {definition['name']}({base}):"]
     properties: Mapping[str, Any] = definition.get("properties") or {}
@@ -98,11 +101,11 @@ def _property(name: str, spec: Mapping[str, Any]) -> str:
         return f"{name}: {annotation} = prop(id=True{generated})"
     field_name = mongodb.get("fieldName")
     if spec.get("required"):
-        default = "" if field_name is None else f" = prop(field_name={field_name!r})"
+        default = "" if field_name is None else f" = prop(field_name={_string(field_name)})"
         return f"{name}: {annotation}{default}"
     if annotation != "Any":
         annotation += " | None"
-    default = "None" if field_name is None else f"prop(None, field_name={field_name!r})"
+    default = "None" if field_name is None else f"prop(None, field_name={_string(field_name)})"
     return f"{name}: {annotation} = {default}"
 
 
@@ -111,4 +114,9 @@ def _annotation(type_spec: Any, *, decimal: bool = False) -> str:
         return f"list[{_annotation(type_spec[0])}]"
     if decimal:
         return "decimal.Decimal"
-    return _PYTHON_TYPES.get(type_spec, type_spec)
+    return _PYTHON_TYPES.get(type_spec, str(type_spec))  # else a model name
+
+
+def _string(value: str) -> str:
+    # a JSON string is a Python string literal, in the double quotes ruff's format writes
+    return json.dumps(value)

@@ -202,10 +202,10 @@ async def test_the_python_module_imports_and_its_class_loads_the_documents(
     await seed(odm_db, "customers", stored)
     definition = await discover_model(odm_db, "customers")
     source = python_module(definition)
-    assert "    first_name: str | None = prop(None, field_name='first-name')\n" in source
+    assert '    first_name: str | None = prop(None, field_name="first-name")\n' in source
     assert "    email: str\n" in source
     assert "    id: str = prop(id=True, generated=True)\n" in source
-    assert "@model(collection='customers', strict=False)\nclass Customer(Entity):" in source
+    assert '@model(collection="customers", strict=False)\nclass Customer(Entity):' in source
     module = import_module(source, tmp_path, "discovered_customers")
     assert model_definition(module.Customer, include_models=True) == definition
     found = {e.email: e for e in await Repository(module.Customer, odm_db).find()}
