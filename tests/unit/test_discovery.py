@@ -5,17 +5,18 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+import re
 import sys
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
-from bson import Binary, ObjectId, Regex
+from bson import Binary, Decimal128, ObjectId, Regex
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from odm import define_model, model_definition
+from odm import ODMError, define_model, discover_model, model_definition
 from odm.cli.discover import python_module
 from odm.codec import decode, encode
 from odm.definitions import ModelRegistry
@@ -167,6 +168,10 @@ scalars = st.one_of(
     st.integers(-(2**40), 2**40),
     st.floats(allow_nan=False, allow_infinity=False),
     st.text(max_size=5),
+    st.builds(Binary.from_uuid, st.uuids()),
+    st.builds(Decimal128, st.decimals(min_value=-(10**6), max_value=10**6, places=2)),
+    st.datetimes(timezones=st.just(dt.UTC)).map(lambda d: d.replace(microsecond=0)),
+    st.binary(max_size=3),
 )
 values = st.recursive(
     scalars,
@@ -250,3 +255,20 @@ def test_the_python_module_declares_each_property_as_the_definition_does(
     assert model_definition(module.Row, include_models=True) == definition
     row = decode(module.Row, {"_id": 1, "e-mail": "x", "x": [{"k": 2, "more": True}]})
     assert (row.id, row.e_mail, row.x[0].k, row.x[0].model_extra) == (1, "x", 2, {"more": True})
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"collection": ""}, "a collection name is a non-empty string, not ''"),
+        ({"sample_size": 0}, "sample_size must be a positive integer, not 0"),
+        ({"sample_size": 2.5}, "sample_size must be a positive integer, not 2.5"),
+        ({"name": ""}, "name must be a non-empty string, not ''"),
+    ],
+)
+async def test_bad_arguments_are_refused_before_any_database_access(
+    arguments: dict[str, Any], message: str
+) -> None:
+    call = {"collection": "customers", **arguments}
+    with pytest.raises(ODMError, match=re.escape(f"discover_model: {message}")):
+        await discover_model(None, call.pop("collection"), **call)
