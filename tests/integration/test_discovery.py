@@ -289,3 +289,13 @@ async def test_the_command_refuses_a_bad_sample_and_a_bad_class_name(
     )
     assert (code, out) == (1, "")
     assert "'my-model' is not a Python class name; give the model another with --name" in err
+
+
+async def test_ids_of_several_types_make_an_any_id_that_loads_each(odm_db: Any) -> None:
+    oid = ObjectId()
+    await seed(odm_db, "mixed", [{"_id": "a", "n": 1}, {"_id": oid, "n": 2}, {"_id": 3}])
+    definition = await discover_model(odm_db, "mixed")
+    assert definition["properties"]["id"] == {"type": "any", "id": True}
+    cls = define_model(definition, registry=ModelRegistry())
+    found = {e.n: e.id for e in await Repository(cls, odm_db).find()}
+    assert found == {1: "a", 2: oid, None: 3}
