@@ -9,6 +9,7 @@ __version__ = "0.1.0"
 from .connection import connect
 from .definition_export import model_definition
 from .definitions import define_model
+from .discovery import discover_model
 from .errors import (
     DuplicateKeyError,
     EntityNotFoundError,
@@ -37,6 +38,7 @@ __all__ = [
     "build_model_from_instance",
     "connect",
     "define_model",
+    "discover_model",
     "get_json_schema",
     "migrate",
     "model",

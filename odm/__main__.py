@@ -7,6 +7,7 @@
     python -m odm migrate shop.models:Customer,Order --uri "$MONGODB_URI" --drop-extra
     python -m odm import shop.models:Customer customers.jsonl --uri "$MONGODB_URI"
     python -m odm export shop.models:Customer --uri "$MONGODB_URI" -o customers.jsonl
+    python -m odm discover customers --uri "$MONGODB_URI" --format python > models.py
 
 ``migrate`` imports each module, takes the entity classes it names (``module:Class``,
 ``module:A,B``) or all the entity classes defined in it (``module``), runs
@@ -21,6 +22,10 @@ batches with ``create_all``. Every line is either stored or reported on stderr w
 line number and reasons; exit code 1 when any line was rejected. ``export`` streams the
 entities (``iterate``) to JSON lines, in ``to_json()`` shape, hidden properties left out
 unless ``--include-hidden``. Both show a progress bar on a terminal.
+
+``discover`` prints the model definition ``odm.discover_model`` infers from a sample of
+a collection (``--sample N`` documents, default 1000), as JSON or, with
+``--format python``, as an importable module of ``@model`` classes.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from typing import IO, Any
 
 from pymongo.errors import ConnectionFailure, PyMongoError
 
+from .cli.discover import FORMATS, discover
 from .cli.transfer import DEFAULT_BATCH_SIZE, Progress, count_lines, export_entities, import_lines
 from .connection import connect
 from .errors import ODMError
@@ -174,6 +180,24 @@ def _parser() -> argparse.ArgumentParser:
         "-o", "--output", metavar="FILE", help="write to FILE (default: standard output)"
     )
     _progress_options(export_command)
+
+    discover_command = commands.add_parser(
+        "discover",
+        help="print the model definition inferred from a collection's documents",
+        description="Infer a model from a sample of a collection's documents and print it as "
+        "a LoopBack model definition (JSON) or as a Python module of @model classes.",
+    )
+    discover_command.add_argument("collection", metavar="COLLECTION", help="the collection")
+    _database_options(discover_command)
+    discover_command.add_argument(
+        "--sample", type=int, default=1000, help="how many documents to sample (default 1000)"
+    )
+    discover_command.add_argument(
+        "--format", choices=FORMATS, default="json", help="JSON (default) or a Python module"
+    )
+    discover_command.add_argument(
+        "--name", help="the model name (default: the collection's, PascalCase and singular)"
+    )
     return parser
 
 
@@ -354,6 +378,29 @@ async def _export(args: argparse.Namespace, cls: type[Any], uri: str) -> int:
     return 0
 
 
+def _discover(args: argparse.Namespace) -> int:
+    try:
+        uri = _uri(args)
+        text = asyncio.run(
+            discover(
+                uri,
+                args.collection,
+                driver=args.driver,
+                sample_size=args.sample,
+                name=args.name,
+                format=args.format,
+            )
+        )
+    except ConnectionFailure as error:
+        print(f"odm discover: error: cannot reach the database: {error}", file=sys.stderr)
+        return 1
+    except (UsageError, ODMError, PyMongoError) as error:
+        print(f"odm discover: error: {error}", file=sys.stderr)
+        return 1
+    sys.stdout.write(text)
+    return 0
+
+
 def _transfer(args: argparse.Namespace) -> int:
     """``import`` and ``export``."""
     try:
@@ -371,6 +418,8 @@ def _transfer(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     args = _parser().parse_args(argv)
+    if args.command == "discover":
+        return _discover(args)
     if args.command != "migrate":
         return _transfer(args)
     try:
