@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import inspect
 import re
 import uuid
 from collections.abc import Iterable, Mapping
@@ -259,9 +258,5 @@ async def discover_model(
     return infer_definition(documents, name=model_name, collection=collection)
 
 
-async def _sample(db: Any, collection: str, size: int) -> list[Mapping[str, Any]]:
-    raw = adapt(db).collection(collection).raw
-    cursor = raw.aggregate([{"$sample": {"size": size}}])
-    if inspect.isawaitable(cursor):  # pymongo's async aggregate is a coroutine, motor's not
-        cursor = await cursor
-    return [document async for document in cursor]
+async def _sample(db: Any, collection: str, size: int) -> list[dict[str, Any]]:
+    return await adapt(db).collection(collection).aggregate([{"$sample": {"size": size}}])
