@@ -38,7 +38,7 @@ from .metadata import ID_FIELD, ModelMeta, meta_of
 from .models import Entity
 from .operations import Operation
 from .scoping import apply_scope_defaults, scope_conflicts, scope_values
-from .updates import UpdatePlan, scope_values_of, upsert_document
+from .updates import UpdatePlan, scope_values_of
 
 __all__ = ["LoopBackMethods"]
 
@@ -77,6 +77,7 @@ class _Steps(Protocol[E]):
     async def _loaded_all(
         self, operation: Operation, docs: list[Document], *, partial: bool
     ) -> list[E]: ...
+    def _upsert_document(self, operation: Operation, plan: UpdatePlan) -> Document: ...
     def _validate_create(self, data: Mapping[str, Any] | E) -> Validated[E]: ...
     def _validate_replace(self, data: Mapping[str, Any] | E, *, target_id: Any) -> Validated[E]: ...
     def _order(self, order: Any) -> list[tuple[str, int]] | None: ...
@@ -405,14 +406,7 @@ class LoopBackMethods(Generic[E]):
             except ValidationError as error:
                 return error
         try:
-            upsert_document(
-                repo.entity_class,
-                operation.where,
-                operation.data if operation.data is not None else {},
-                scope_values=repo._scope_values,
-                allow_extended_operators=repo.allow_extended_operators,
-                plan=plan,
-            )
+            repo._upsert_document(operation, plan)
         except ValidationError as error:
             return error
         return None

@@ -457,17 +457,7 @@ class Repository(LoopBackMethods[E]):
         hooks = self._hooks
         if hooks.active:
             await hooks.before_save(operation)
-        if upsert:
-            update = upsert_document(
-                self.entity_class,
-                operation.where,
-                operation.data if operation.data is not None else {},
-                scope_values=self._scope_values,
-                allow_extended_operators=self.allow_extended_operators,
-                plan=plan,
-            )
-        else:
-            update = plan.document(self.meta)
+        update = self._upsert_document(operation, plan) if upsert else plan.document(self.meta)
         if hooks.active:
             await hooks.persist(operation, update)
         return update
@@ -506,6 +496,17 @@ class Repository(LoopBackMethods[E]):
         return decode_many(self.entity_class, docs)
 
     # --- the steps ------------------------------------------------------------------
+
+    def _upsert_document(self, operation: Operation, plan: UpdatePlan) -> Document:
+        """The update of an upsert, its insert branch validated as a create."""
+        return upsert_document(
+            self.entity_class,
+            operation.where,
+            operation.data if operation.data is not None else {},
+            scope_values=self._scope_values,
+            allow_extended_operators=self.allow_extended_operators,
+            plan=plan,
+        )
 
     def _validate_create(self, data: Mapping[str, Any] | E) -> Validated[E]:
         return validate_create_document(self.entity_class, data, scope_values=self._scope_values)
