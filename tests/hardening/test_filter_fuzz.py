@@ -296,7 +296,7 @@ def mutated(draw: st.DrawFn) -> dict[str, Any]:
     return filter
 
 
-@settings(FUZZ, max_examples=600)
+@settings(FUZZ, max_examples=400)
 @given(filter=mutated(), model=st.sampled_from(sorted(METAS)), extended=st.booleans())
 def test_well_formed_filters_with_one_hostile_value_translate_or_raise(
     filter: dict[str, Any], model: str, extended: bool
@@ -344,7 +344,7 @@ def like_reference(pattern: str, value: str, *, ignore_case: bool) -> bool:
     return match(value) or (value.endswith("\n") and match(value[:-1]))
 
 
-@settings(FUZZ, max_examples=600)
+@settings(FUZZ, max_examples=400)
 @given(
     pattern=st.text(alphabet=_LIKE_TEXT, max_size=8),
     value=st.text(alphabet=_LIKE_TEXT, max_size=8),

@@ -113,7 +113,7 @@ def outcome(call: Any) -> Any:
     return result
 
 
-@settings(FUZZ, max_examples=700)
+@settings(FUZZ, max_examples=400)
 @given(payload=CREATE_PAYLOADS, model=st.sampled_from(sorted(MODELS)))
 def test_create_payloads_validate_or_raise_validation_error(payload: Any, model: str) -> None:
     count(SECTION, "examples")
@@ -172,7 +172,7 @@ def check_update_document(document: dict[str, Any], *, extended: bool) -> None:
             assert_storable_names(value, here)
 
 
-@settings(FUZZ, max_examples=700)
+@settings(FUZZ, max_examples=400)
 @given(payload=UPDATE_PAYLOADS, model=st.sampled_from(sorted(MODELS)), extended=st.booleans())
 def test_update_payloads_validate_or_raise_validation_error(
     payload: Any, model: str, extended: bool
