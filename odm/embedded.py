@@ -319,7 +319,9 @@ class EmbeddedServer:
             self.cache_size,
             *self.extra_args,
         ]
-        supervisor = [sys.executable, "-I", str(_SUPERVISOR), "--grace", str(_STOP_GRACE)]
+        # a temporary server's data is thrown away: no need to wait for its shutdown
+        grace = 0.0 if self.storage_path is None else _STOP_GRACE
+        supervisor = [sys.executable, "-I", str(_SUPERVISOR), "--grace", str(grace)]
         if self.storage_path is None:
             supervisor += ["--remove", str(storage)]
         if self._lock_fd >= 0:
