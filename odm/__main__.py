@@ -37,7 +37,7 @@ import importlib.metadata
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import IO, Any
 
@@ -378,71 +378,63 @@ async def _export(args: argparse.Namespace, cls: type[Any], uri: str) -> int:
     return 0
 
 
-def _discover(args: argparse.Namespace) -> int:
+def _reported(command: str, run: Callable[[], int]) -> int:
+    """``run()``'s exit code; a database or usage error is one line on stderr and 1."""
     try:
-        uri = _uri(args)
-        text = asyncio.run(
-            discover(
-                uri,
-                args.collection,
-                driver=args.driver,
-                sample_size=args.sample,
-                name=args.name,
-                format=args.format,
-            )
-        )
+        return run()
     except ConnectionFailure as error:
-        print(f"odm discover: error: cannot reach the database: {error}", file=sys.stderr)
-        return 1
+        print(f"odm {command}: error: cannot reach the database: {error}", file=sys.stderr)
     except (UsageError, ODMError, PyMongoError) as error:
-        print(f"odm discover: error: {error}", file=sys.stderr)
-        return 1
+        print(f"odm {command}: error: {error}", file=sys.stderr)
+    return 1
+
+
+def _discover(args: argparse.Namespace) -> int:
+    text = asyncio.run(
+        discover(
+            _uri(args),
+            args.collection,
+            driver=args.driver,
+            sample_size=args.sample,
+            name=args.name,
+            format=args.format,
+        )
+    )
     sys.stdout.write(text)
     return 0
 
 
 def _transfer(args: argparse.Namespace) -> int:
     """``import`` and ``export``."""
-    try:
-        cls = _entity_class(args.target)
-        uri = _uri(args)
-        run = _import_file if args.command == "import" else _export
-        return asyncio.run(run(args, cls, uri))
-    except ConnectionFailure as error:
-        print(f"odm {args.command}: error: cannot reach the database: {error}", file=sys.stderr)
-    except (UsageError, ODMError, PyMongoError) as error:
-        print(f"odm {args.command}: error: {error}", file=sys.stderr)
-    return 1
+    cls = _entity_class(args.target)
+    uri = _uri(args)
+    run = _import_file if args.command == "import" else _export
+    return asyncio.run(run(args, cls, uri))
+
+
+def _migrate_command(args: argparse.Namespace) -> int:
+    classes = entity_classes(args.targets)
+    uri = _uri(args)
+    reports = asyncio.run(
+        _migrate(
+            classes,
+            uri,
+            driver=args.driver,
+            drop_extra=args.drop_extra,
+            replace_conflicting=args.replace_conflicting,
+        )
+    )
+    print()
+    print(format_reports(reports))
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     args = _parser().parse_args(argv)
-    if args.command == "discover":
-        return _discover(args)
-    if args.command != "migrate":
-        return _transfer(args)
-    try:
-        classes = entity_classes(args.targets)
-        uri = _uri(args)
-        reports = asyncio.run(
-            _migrate(
-                classes,
-                uri,
-                driver=args.driver,
-                drop_extra=args.drop_extra,
-                replace_conflicting=args.replace_conflicting,
-            )
-        )
-    except ConnectionFailure as error:
-        print(f"odm migrate: error: cannot reach the database: {error}", file=sys.stderr)
-        return 1
-    except (UsageError, ODMError, PyMongoError) as error:
-        print(f"odm migrate: error: {error}", file=sys.stderr)
-        return 1
-    print()
-    print(format_reports(reports))
-    return 0
+    commands = {"discover": _discover, "migrate": _migrate_command}
+    command = commands.get(args.command, _transfer)
+    return _reported(args.command, lambda: command(args))
 
 
 if __name__ == "__main__":
