@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import logging
 import os
@@ -21,19 +20,9 @@ from odm.drivers import adapt
 from odm.embedded import EmbeddedServer
 from odm.errors import ODMError
 
+from .processes import pid_is_alive
+
 TEMPORARY = "embedded://?temporary=true"
-
-
-def pid_is_alive(pid: int) -> bool:
-    """Whether ``pid`` runs (a zombie waiting for its parent to reap it does not)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    with contextlib.suppress(OSError):
-        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
-        return state != "Z"
-    return True
 
 
 async def server_pid(db: Any) -> int:

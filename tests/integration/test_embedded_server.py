@@ -25,6 +25,8 @@ from odm.drivers import adapt
 from odm.embedded import EmbeddedServer
 from odm.errors import ODMError
 
+from .processes import pid_is_alive
+
 ROOT = Path(__file__).resolve().parents[2]
 
 # A program that opens an embedded server, says which processes and directory it has,
@@ -43,18 +45,6 @@ OWNER = textwrap.dedent(
     asyncio.run(main(sys.argv[1]))
     """
 )
-
-
-def pid_is_alive(pid: int) -> bool:
-    """Whether ``pid`` runs (a zombie waiting for its parent to reap it does not)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    with contextlib.suppress(OSError):
-        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
-        return state != "Z"
-    return True
 
 
 def wait_until(condition: Any, timeout: float = 10.0) -> bool:
