@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from odm import EntityNotFoundError, ODMError, Repository
@@ -22,6 +22,7 @@ from odm import EntityNotFoundError, ODMError, Repository
 from .tally import count
 from .test_write_properties import (
     MODELS,
+    PROGRAMS_ON_A_DATABASE,
     REFUSALS,
     assert_nothing_hidden,
     clean,
@@ -86,19 +87,7 @@ async def run(repo: Repository[Any], step: tuple[Any, Any, Any], stored: list[An
     return [await method(data)]
 
 
-@settings(
-    max_examples=30,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    phases=[Phase.explicit, Phase.reuse, Phase.generate],
-    suppress_health_check=[
-        HealthCheck.function_scoped_fixture,
-        HealthCheck.too_slow,
-        HealthCheck.data_too_large,
-        HealthCheck.filter_too_much,
-    ],
-)
+@settings(PROGRAMS_ON_A_DATABASE)
 @given(program=programs)
 async def test_every_accepted_upsert_keeps_the_invariants(
     odm_db: Any, program: tuple[type[Any], list[tuple[Any, Any, Any]]]

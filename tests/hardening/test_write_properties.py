@@ -231,7 +231,8 @@ async def run(repo: Repository[Any], step: tuple[Any, Any], ids: list[Any]) -> l
     return []
 
 
-@settings(
+#: Write programs run against a real database per example: few, reproducible, unshrunk.
+PROGRAMS_ON_A_DATABASE = settings(
     max_examples=30,
     deadline=None,
     derandomize=True,
@@ -244,6 +245,9 @@ async def run(repo: Repository[Any], step: tuple[Any, Any], ids: list[Any]) -> l
         HealthCheck.filter_too_much,
     ],
 )
+
+
+@settings(PROGRAMS_ON_A_DATABASE)
 @given(program=programs)
 async def test_every_accepted_write_keeps_the_invariants(
     odm_db: Any, program: tuple[type[Entity], list[tuple[Any, Any]]]
