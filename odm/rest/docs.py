@@ -7,6 +7,7 @@ extra) and are served by the app, under ``/docs/assets``.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from importlib import resources
 from pathlib import Path
 
@@ -85,7 +86,7 @@ def serve_docs(app: FastAPI, *, docs_url: str = "/docs", title: str | None = Non
         )
 
 
-def _asset(path: Path, media_type: str):  # type: ignore[no-untyped-def]
+def _asset(path: Path, media_type: str) -> Callable[[], Awaitable[FileResponse]]:
     async def asset() -> FileResponse:
         return FileResponse(path, media_type=media_type)
 

@@ -101,6 +101,7 @@ def crud_router(
     operations: Collection[str] | None = None,
     read_only: bool = False,
     max_limit: int = 1000,
+    controller: str | None = None,
     tags: Sequence[str | Enum] | None = None,
     dependencies: Sequence[DependsParam] | None = None,
 ) -> APIRouter:
@@ -126,7 +127,10 @@ def crud_router(
     ``prohibit_hidden_in_query`` on and extended operators off. ``operations`` names the
     routes to build (repository method names, default all), ``read_only=True`` keeps
     ``find``, ``count`` and ``find_by_id``. ``max_limit`` caps a list's ``limit``: a
-    larger or a missing one becomes ``max_limit``.
+    larger or a missing one becomes ``max_limit``. ``controller`` (default
+    ``"CustomerController"``) names the routes' tag and prefixes their operation ids
+    (``CustomerController.findById``): give another one to a second router of the
+    same model. ``tags`` and ``dependencies`` are FastAPI's.
 
     A body may not set a hidden property (it is answered as an unknown property), and
     ``PUT`` keeps the stored hidden properties (a client cannot send them back).
@@ -138,7 +142,7 @@ def crud_router(
     if isinstance(max_limit, bool) or not isinstance(max_limit, int) or max_limit < 1:
         raise ValueError(f"max_limit is an integer >= 1, not {max_limit!r}")
     components = Components(meta, model)
-    controller = f"{meta.name}Controller"
+    controller = controller or f"{meta.name}Controller"
     router = APIRouter(
         prefix=prefix,
         tags=list(tags) if tags is not None else [controller],
@@ -152,7 +156,9 @@ def crud_router(
     Repo = Annotated[Repository[Any], Depends(for_rest)]
     routes = _Routes(meta, components, max_limit)
 
-    def add(operation: str, path: str, method: str, endpoint: Callable[..., Any], **extra: Any):  # type: ignore[no-untyped-def]
+    def add(
+        operation: str, path: str, method: str, endpoint: Callable[..., Any], **extra: Any
+    ) -> None:
         if operation in chosen:
             router.add_api_route(
                 path,
@@ -412,6 +418,10 @@ class _Docs:
             for status in statuses
         }
 
+    @staticmethod
+    def _ok(description: str) -> dict[int | str, dict[str, Any]]:
+        return {200: {"description": description}}
+
     def _parameter(self, name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
         return {
             "name": name,
@@ -458,7 +468,10 @@ class _Docs:
     def create(self) -> dict[str, Any]:
         return {
             "response_model": self.components.entity,
-            "responses": self._errors(400, 409, 422),
+            "responses": {
+                **self._ok(f"the created {self.meta.name}"),
+                **self._errors(400, 409, 422),
+            },
             "summary": f"create a {self.meta.name}",
             "openapi_extra": {"requestBody": self._body("new")},
         }
@@ -466,7 +479,10 @@ class _Docs:
     def find(self) -> dict[str, Any]:
         return {
             "response_model": list.__class_getitem__(self._entity),
-            "responses": self._errors(400, 422),
+            "responses": {
+                **self._ok(f"the matching {self.meta.name} instances"),
+                **self._errors(400, 422),
+            },
             "summary": f"the {self.meta.name} instances matching the filter",
             "openapi_extra": {"parameters": [self._filter(with_where=True)]},
         }
@@ -494,7 +510,7 @@ class _Docs:
     def find_by_id(self) -> dict[str, Any]:
         return {
             "response_model": self.components.entity,
-            "responses": self._errors(400, 404, 422),
+            "responses": {**self._ok(f"the {self.meta.name}"), **self._errors(400, 404, 422)},
             "summary": f"the {self.meta.name} with this id",
             "openapi_extra": {"parameters": [self._filter(with_where=False)]},
         }

@@ -46,10 +46,18 @@ def build_app() -> FastAPI:
     app = FastAPI(title="customers", docs_url=None, redoc_url=None)
     app.include_router(crud_router(Customer, repository=customers, prefix="/customers"))
     app.include_router(
-        crud_router(Customer, repository=customers, prefix="/capped", max_limit=2, tags=["c"])
+        crud_router(
+            Customer, repository=customers, prefix="/capped", max_limit=2, controller="Capped"
+        )
     )
     app.include_router(
-        crud_router(Customer, repository=customers, prefix="/readonly", read_only=True, tags=["r"])
+        crud_router(
+            Customer,
+            repository=customers,
+            prefix="/readonly",
+            read_only=True,
+            controller="ReadOnly",
+        )
     )
     serve_docs(app)
     return app

@@ -35,7 +35,12 @@ def repo(odm_db: Any) -> Repository[Customer]:
 @pytest.fixture
 async def seeded(repo: Repository[Customer]) -> list[Customer]:
     people = [
-        {"email": "ada@example.com", "name": "Ada", "age": 36, "address": {"city": "London", "zip_code": "1"}},
+        {
+            "email": "ada@example.com",
+            "name": "Ada",
+            "age": 36,
+            "address": {"city": "London", "zip_code": "1"},
+        },
         {"email": "joan@example.com", "name": "Joan", "age": 30},
         {"email": "john@example.com", "name": "John", "age": 25},
         {"email": "grace@example.com", "name": "Grace", "age": 85},

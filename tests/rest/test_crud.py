@@ -29,7 +29,11 @@ def error_of(response: httpx.Response, status: int, code: str) -> dict[str, Any]
 async def test_post_creates_and_returns_the_entity(
     client: httpx.AsyncClient, repo: Repository[Customer]
 ) -> None:
-    body = {"email": "new@example.com", "name": "Newt", "address": {"city": "Rome", "zip_code": "9"}}
+    body = {
+        "email": "new@example.com",
+        "name": "Newt",
+        "address": {"city": "Rome", "zip_code": "9"},
+    }
     response = await client.post("/customers", json=body)
     assert response.status_code == 200
     created = response.json()
@@ -41,16 +45,24 @@ async def test_post_creates_and_returns_the_entity(
 async def test_post_refuses_an_id_a_hidden_property_and_invalid_data(
     client: httpx.AsyncClient, repo: Repository[Customer]
 ) -> None:
-    forced = await client.post("/customers", json={"id": str(ObjectId()), "email": "a@b.c", "name": "Al"})
+    forced = await client.post(
+        "/customers", json={"id": str(ObjectId()), "email": "a@b.c", "name": "Al"}
+    )
     assert error_of(forced, 422, "VALIDATION_FAILED")["details"][0]["code"] == "absence"
-    hidden = await client.post("/customers", json={"email": "a@b.c", "name": "Al", "password": SECRET})
+    hidden = await client.post(
+        "/customers", json={"email": "a@b.c", "name": "Al", "password": SECRET}
+    )
     unknown = await client.post("/customers", json={"email": "a@b.c", "name": "Al", "nope": 1})
     for response in (hidden, unknown):
-        assert error_of(response, 422, "VALIDATION_FAILED")["details"][0]["code"] == "unknown-property"
+        assert (
+            error_of(response, 422, "VALIDATION_FAILED")["details"][0]["code"] == "unknown-property"
+        )
     invalid = await client.post("/customers", json={"email": "a@b.c", "name": "A", "age": "x"})
     codes = {d["path"]: d["code"] for d in error_of(invalid, 422, "VALIDATION_FAILED")["details"]}
     assert codes == {"name": "minLength", "age": "type"}
-    not_json = await client.post("/customers", content=b"{nope", headers={"content-type": "application/json"})
+    not_json = await client.post(
+        "/customers", content=b"{nope", headers={"content-type": "application/json"}
+    )
     error_of(not_json, 400, "INVALID_REQUEST_BODY")
     error_of(await client.post("/customers"), 400, "INVALID_REQUEST_BODY")
     error_of(await client.post("/customers", json=[1]), 422, "VALIDATION_FAILED")
@@ -69,15 +81,29 @@ async def test_post_answers_409_for_a_duplicate_key(
 async def test_find_reads_json_and_bracket_filters_alike(
     client: httpx.AsyncClient, seeded: list[Customer]
 ) -> None:
-    as_json = {"where": {"name": {"like": "Jo%"}, "age": {"gte": "26"}}, "order": ["name ASC"], "limit": 10}
-    brackets = "filter[where][name][like]=Jo%25&filter[where][age][gte]=26&filter[order][0]=name%20ASC&filter[limit]=10"
+    as_json = {
+        "where": {"name": {"like": "Jo%"}, "age": {"gte": "26"}},
+        "order": ["name ASC"],
+        "limit": 10,
+    }
+    brackets = (
+        "filter[where][name][like]=Jo%25&filter[where][age][gte]=26"
+        "&filter[order][0]=name%20ASC&filter[limit]=10"
+    )
     one = await client.get("/customers", params={"filter": json.dumps(as_json)})
     two = await client.get(f"/customers?{brackets}")
     assert one.status_code == two.status_code == 200
     assert [c["name"] for c in one.json()] == [c["name"] for c in two.json()] == ["Joan"]
-    either = "filter[where][or][0][age]=25&filter[where][or][1][name]=Grace&filter[order]=age%20DESC"
-    assert [c["name"] for c in (await client.get(f"/customers?{either}")).json()] == ["Grace", "John"]
-    fields = await client.get("/customers?filter[fields][name]=true&filter[order]=name&filter[skip]=3")
+    either = (
+        "filter[where][or][0][age]=25&filter[where][or][1][name]=Grace&filter[order]=age%20DESC"
+    )
+    assert [c["name"] for c in (await client.get(f"/customers?{either}")).json()] == [
+        "Grace",
+        "John",
+    ]
+    fields = await client.get(
+        "/customers?filter[fields][name]=true&filter[order]=name&filter[skip]=3"
+    )
     assert fields.json() == [{"id": seeded[2].id, "name": "John"}]
     everyone = await client.get("/customers")
     assert sorted(c["name"] for c in everyone.json()) == ["Ada", "Grace", "Joan", "John"]
@@ -132,7 +158,11 @@ async def test_patch_put_and_delete_by_id_answer_204(
     stored = await repo.collection.find_one({"_id": ObjectId(seeded[1].id)})
     # a replace re-applies defaults to what it leaves out, but keeps the hidden password
     assert (stored["name"], stored["age"], stored["password"]) == ("Joan A", 0, SECRET)
-    error_of(await client.put(url, json={"email": "j@x.y", "name": "Jo", "password": "p"}), 422, "VALIDATION_FAILED")
+    error_of(
+        await client.put(url, json={"email": "j@x.y", "name": "Jo", "password": "p"}),
+        422,
+        "VALIDATION_FAILED",
+    )
     error_of(await client.patch(url, json={"id": str(ObjectId())}), 422, "VALIDATION_FAILED")
     deleted = await client.delete(url)
     assert deleted.status_code == 204 and await repo.count() == 3
@@ -173,7 +203,9 @@ async def test_a_read_only_router_has_only_the_read_routes(
     assert len((await client.get("/readonly")).json()) == 4
     assert (await client.get("/readonly/count")).json() == {"count": 4}
     assert (await client.get(f"/readonly/{seeded[0].id}")).status_code == 200
-    assert (await client.post("/readonly", json={"email": "x@y.z", "name": "Xy"})).status_code == 405
+    assert (
+        await client.post("/readonly", json={"email": "x@y.z", "name": "Xy"})
+    ).status_code == 405
     assert (await client.delete(f"/readonly/{seeded[0].id}")).status_code == 405
 
 
