@@ -206,11 +206,12 @@ def crud_router(
         return Response(status_code=204)
 
     docs = routes.docs
-    add("create", "", "POST", create, **docs.create())
-    add("find", "", "GET", find, **docs.find())
+    root = "" if prefix else "/"  # FastAPI refuses a route with no path at all
+    add("create", root, "POST", create, **docs.create())
+    add("find", root, "GET", find, **docs.find())
     # before "/{id}", or "count" would be read as an id
     add("count", "/count", "GET", count, **docs.count())
-    add("update_all", "", "PATCH", update_all, **docs.update_all())
+    add("update_all", root, "PATCH", update_all, **docs.update_all())
     add("find_by_id", "/{id}", "GET", find_by_id, **docs.find_by_id())
     add(
         "update_by_id",

@@ -6,10 +6,11 @@ repository directly (a body cannot write it) and scan every response body for it
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Header, Request
 
+import odm
 from odm import Entity, Model, Repository, model, prop
 from odm.rest import crud_router, serve_docs
 
@@ -42,6 +43,15 @@ def customers(request: Request) -> Repository[Customer]:
     )
 
 
+async def tenant_customers(
+    request: Request, x_tenant: Annotated[str, Header()]
+) -> Repository[Customer]:
+    # a tenant header chooses the repository; here every tenant but "acme" is refused
+    if x_tenant != "acme":
+        raise odm.EntityNotFoundError("Tenant", x_tenant)
+    return Repository(Customer, request.app.state.db, prohibit_hidden_in_query=True)
+
+
 def build_app() -> FastAPI:
     app = FastAPI(title="customers", docs_url=None, redoc_url=None)
     app.include_router(crud_router(Customer, repository=customers, prefix="/customers"))
@@ -58,6 +68,9 @@ def build_app() -> FastAPI:
             read_only=True,
             controller="ReadOnly",
         )
+    )
+    app.include_router(
+        crud_router(Customer, repository=tenant_customers, prefix="/tenant", controller="T")
     )
     serve_docs(app)
     return app

@@ -105,6 +105,8 @@ async def test_find_reads_json_and_bracket_filters_alike(
         "/customers?filter[fields][name]=true&filter[order]=name&filter[skip]=3"
     )
     assert fields.json() == [{"id": seeded[2].id, "name": "John"}]
+    without_age = await client.get("/customers?filter[fields][age]=false&filter[limit]=1")
+    assert set(without_age.json()[0]) == {"id", "email", "name", "address"}
     everyone = await client.get("/customers")
     assert sorted(c["name"] for c in everyone.json()) == ["Ada", "Grace", "Joan", "John"]
 
@@ -221,3 +223,17 @@ def test_a_router_needs_an_entity_and_known_operations() -> None:
     with pytest.raises(ValueError, match="max_limit"):
         crud_router(Customer, repository=customers, max_limit=0)
     assert odm.rest.OPERATIONS[0] == "create"
+
+
+async def test_the_repository_dependency_chooses_per_request(
+    client: httpx.AsyncClient, seeded: list[Customer]
+) -> None:
+    served = await client.get("/tenant/count", headers={"x-tenant": "acme"})
+    assert served.status_code == 200 and served.json() == {"count": 4}
+    error_of(
+        await client.get("/tenant/count", headers={"x-tenant": "other"}), 404, "ENTITY_NOT_FOUND"
+    )
+    missing = error_of(await client.get("/tenant/count"), 422, "VALIDATION_FAILED")
+    assert missing["details"] == [
+        {"path": "header.x-tenant", "code": "missing", "message": "Field required"}
+    ]

@@ -102,10 +102,12 @@ def test_error_bodies_for_conflicts_and_unexpected_odm_errors(
 
 def test_a_second_router_of_one_model_gets_its_own_operation_ids() -> None:
     app = FastAPI()
-    app.include_router(crud_router(Customer, repository=customers, prefix="/a"))
+    app.include_router(crud_router(Customer, repository=customers))  # at the root
+    app.include_router(crud_router(Customer, repository=customers, prefix="/a", controller="A"))
     app.include_router(crud_router(Customer, repository=customers, prefix="/b", controller="B"))
     ids = [op["operationId"] for path in app.openapi()["paths"].values() for op in path.values()]
-    assert len(ids) == len(set(ids)) == 16
+    assert len(ids) == len(set(ids)) == 24
+    assert {"/", "/count", "/{id}", "/a", "/b/{id}"} <= set(app.openapi()["paths"])
 
 
 def test_the_public_names_of_odm_rest() -> None:
