@@ -98,3 +98,63 @@ def test_both_encodings_decode_to_the_same_filter(value: dict[str, Any]) -> None
     as_json = [("filter", json.dumps(value))]
     as_brackets = parse_qsl(urlencode(brackets(value, "filter"), quote_via=quote))
     assert decode_query(as_brackets, "filter") == decode_query(as_json, "filter") == value
+
+
+segment = st.sampled_from(
+    [
+        "where",
+        "or",
+        "0",
+        "1",
+        "",
+        "name",
+        "age",
+        "gt",
+        "like",
+        "inq",
+        "fields",
+        "order",
+        "limit",
+        "skip",
+        "password",
+        "$ne",
+        "id",
+        "include",
+        "x]",
+        "[",
+    ]
+)
+value = st.sampled_from(
+    [
+        "1",
+        "-1",
+        "Jo%",
+        "true",
+        "null",
+        "[",
+        "{}",
+        "name ASC",
+        "age DESC",
+        "",
+        '{"a":1}',
+        "99999999999999999999",
+        "\ud800",
+    ]
+)
+keys = st.lists(segment, min_size=0, max_size=6).map(
+    lambda parts: "filter" + "".join(f"[{p}]" for p in parts)
+)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.tuples(keys, value), min_size=1, max_size=6))
+def test_any_query_is_a_filter_or_an_invalid_filter_error(pairs: list[tuple[str, str]]) -> None:
+    from odm.filters import translate_filter
+
+    from .app import Customer
+
+    try:
+        decoded = decode_query(pairs, "filter")
+        translate_filter(Customer.odm_meta(), decoded, prohibit_hidden=True)
+    except InvalidFilterError:
+        pass
