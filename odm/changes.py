@@ -26,7 +26,7 @@ from pydantic import BaseModel
 
 from .codec import decode_trusted
 from .drivers import Collection, Database
-from .drivers.common import resolve
+from .drivers.streams import open_change_stream
 from .errors import InvalidFilterError, ODMError
 from .metadata import ModelMeta
 from .models import Entity
@@ -193,11 +193,9 @@ class ChangeStream(Generic[E]):
 
     async def _open(self) -> Any:
         if self._stream is None:
-            raw = self._repository._collection.raw
-            stream = await resolve(raw.watch(self._pipeline, **self._options))
-            # motor opens the server cursor lazily: entering opens it now, so every change
-            # after watch() returns is seen (pymongo's stream is open already)
-            self._stream = await stream.__aenter__()
+            self._stream = await open_change_stream(
+                self._repository._collection, self._pipeline, **self._options
+            )
         return self._stream
 
     def _event(self, change: Mapping[str, Any]) -> ChangeEvent[E] | None:

@@ -182,6 +182,23 @@ async def test_run_in_transaction_returns_fn_result_and_commits(odm_db: Any) -> 
     assert [doc["owner"] for doc in await stored(accounts)] == ["ann"]
 
 
+@pytest.mark.backend_limit(mock=NO_TRANSACTIONS)
+async def test_run_in_transaction_inside_a_transaction_joins_it(odm_db: Any) -> None:
+    accounts, _ = await repositories(odm_db)
+    runs: list[Session] = []
+
+    async def body(session: Session) -> None:
+        runs.append(session)
+        await accounts.create({"owner": "joined"})
+
+    with pytest.raises(RuntimeError):
+        async with odm.transaction(odm_db) as outer:
+            await odm.run_in_transaction(odm_db, body)
+            assert runs == [outer]  # one run, in the outer session
+            raise RuntimeError
+    assert await stored(accounts) == []
+
+
 @pytest.mark.backend_limit(
     embedded="checks the mock's refusal; the embedded server runs real transactions",
     uri="checks the mock's refusal; a MongoDB server runs real transactions",
