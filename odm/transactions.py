@@ -30,7 +30,7 @@ from .drivers.common import ServerDatabase, resolve
 from .drivers.sessions import bind_session, bound_session
 from .errors import ODMError
 
-__all__ = ["run_in_transaction", "transaction"]
+__all__ = ["current_session", "run_in_transaction", "transaction"]
 
 T = TypeVar("T")
 
@@ -55,6 +55,12 @@ def transaction(db: DriverDatabase | Database) -> AbstractAsyncContextManager[Se
     ``ODMError``.
     """
     return _transaction(adapt(db))
+
+
+def current_session(db: DriverDatabase | Database) -> Session | None:
+    """The session of the transaction the current task is in on ``db``'s client, or None
+    (for calls that bypass odm, such as the raw driver's ``repo.collection``)."""
+    return bound_session(adapt(db).raw.client)
 
 
 @asynccontextmanager

@@ -15,6 +15,7 @@ from odm import Entity, ODMError, Repository
 from odm.drivers import Session, close_client, open_client
 from odm.drivers.common import resolve
 from odm.embedded import EmbeddedServer
+from odm.transactions import current_session
 
 NO_TRANSACTIONS = "mongomock-motor has no sessions or transactions"
 WAIT_S = 5
@@ -67,6 +68,8 @@ async def test_a_committed_transaction_is_visible_after_the_block(odm_db: Any) -
         await accounts.update_by_id(ann.id, {"balance": 7})
         assert (await accounts.find_by_id(ann.id, session=session)).balance == 7
         assert await stored(accounts) == []
+        assert current_session(odm_db) is session  # for the raw driver's calls
+    assert current_session(odm_db) is None
     assert await stored(accounts) == [{"owner": "ann", "balance": 7}]
     assert await stored(entries) == [{"account": "ann", "amount": 5}]
 
