@@ -54,7 +54,10 @@ def transaction(db: DriverDatabase | Database) -> AbstractAsyncContextManager[Se
     transaction stays open on the server. On mongomock-motor (no transactions) it raises
     ``ODMError``.
     """
-    return _transaction(adapt(db))
+    database = adapt(db)
+    if not database.supports_transactions:
+        return database.transaction()  # the adapter's refusal, raised here as it always was
+    return _transaction(database)
 
 
 def current_session(db: DriverDatabase | Database) -> Session | None:

@@ -211,7 +211,9 @@ async def test_the_mock_refuses_implicit_transactions(odm_db: Any) -> None:
         raise AssertionError("not run")
 
     with pytest.raises(ODMError, match="mongomock-motor has no transactions"):
-        async with odm.transaction(odm_db):
+        odm.transaction(odm_db)  # at the call, as repo.transaction() always did
+    with pytest.raises(ODMError, match="mongomock-motor has no transactions"):
+        async with Repository(Account, odm_db).transaction():
             pass
     with pytest.raises(ODMError, match="mongomock-motor has no transactions"):
         await odm.run_in_transaction(odm_db, nothing)
