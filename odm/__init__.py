@@ -6,6 +6,7 @@ adds collection-backed behaviour; ``connect`` opens a database. See README.md.
 
 __version__ = "0.1.0"
 
+from .changes import ChangeEvent
 from .connection import connect
 from .definition_export import model_definition
 from .definitions import define_model
@@ -24,8 +25,10 @@ from .models import Entity, Model, model
 from .properties import prop
 from .repository import Repository
 from .schema import get_json_schema
+from .transactions import run_in_transaction, transaction
 
 __all__ = [
+    "ChangeEvent",
     "DuplicateKeyError",
     "Entity",
     "EntityNotFoundError",
@@ -44,4 +47,6 @@ __all__ = [
     "model",
     "model_definition",
     "prop",
+    "run_in_transaction",
+    "transaction",
 ]

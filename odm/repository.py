@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from .changes import ChangeStreams
 from .codec import decode, decode_many, decode_trusted
 from .drivers import Collection, Database, Document, DriverDatabase, Session, adapt
 from .drivers.concerns import collection_options
@@ -36,6 +37,7 @@ from .metadata import ID_FIELD, ModelMeta, meta_of
 from .models import Entity
 from .operations import NO_HOOKS, HookPoints, Operation
 from .scoping import scope_values
+from .transactions import transaction
 from .updates import UpdatePlan, translate_update, upsert_document
 from .validation import validate_create_document, validate_replace_document
 
@@ -63,7 +65,7 @@ class _ErrorNames:
         return path_is_hidden(self.meta, property_path)
 
 
-class Repository(LoopBackMethods[E]):
+class Repository(LoopBackMethods[E], ChangeStreams[E]):
     """The async repository of ``entity_class`` on a database ``db``.
 
     ``db`` is a database of ``pymongo.AsyncMongoClient``, motor's ``AsyncIOMotorClient``
@@ -143,10 +145,11 @@ class Repository(LoopBackMethods[E]):
 
     def transaction(self) -> AbstractAsyncContextManager[Session]:
         """``async with repo.transaction() as session:`` a session in a transaction,
-        committed on success, aborted on an exception; pass ``session=`` to the calls.
-        However the commit ends (even with an unknown result), the session is ended so
-        that no transaction stays open on the server."""
-        return self._db.transaction()
+        committed on success, aborted on an exception. Every repository on the same
+        client joins it without ``session=`` (``odm.transaction``); nested, it joins the
+        outer one. However the commit ends (even with an unknown result), the session is
+        ended so that no transaction stays open on the server."""
+        return transaction(self._db)
 
     # --- writes ---------------------------------------------------------------------
 

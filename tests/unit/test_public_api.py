@@ -28,6 +28,8 @@ SPEC_NAMES = {
 }
 # `migrate` runs the index migration of several entity classes (issue 4)
 ADDED_NAMES = {"migrate", "discover_model"}
+# implicit transactions and change streams (issue 15)
+ADDED_NAMES |= {"transaction", "run_in_transaction", "ChangeEvent"}
 
 
 def test_all_is_exactly_the_public_list() -> None:
