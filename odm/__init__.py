@@ -11,6 +11,7 @@ from .definition_export import model_definition
 from .definitions import define_model
 from .discovery import discover_model
 from .errors import (
+    ConflictError,
     DuplicateKeyError,
     EntityNotFoundError,
     InvalidFilterError,
@@ -26,6 +27,7 @@ from .repository import Repository
 from .schema import get_json_schema
 
 __all__ = [
+    "ConflictError",
     "DuplicateKeyError",
     "Entity",
     "EntityNotFoundError",

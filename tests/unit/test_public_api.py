@@ -28,6 +28,7 @@ SPEC_NAMES = {
 }
 # `migrate` runs the index migration of several entity classes (issue 4)
 ADDED_NAMES = {"migrate", "discover_model"}
+ADDED_NAMES |= {"ConflictError"}  # optimistic concurrency (issue 15)
 
 
 def test_all_is_exactly_the_public_list() -> None:
