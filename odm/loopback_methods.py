@@ -39,7 +39,7 @@ from .models import Entity
 from .operations import Operation
 from .scoping import apply_scope_defaults, scope_conflicts, scope_values
 from .updates import UpdatePlan, scope_values_of
-from .versioning import insertable, replace_or_insert, without_stamps
+from .versioning import insertable, replace_or_insert, upsert_changes
 
 __all__ = ["LoopBackMethods"]
 
@@ -390,9 +390,11 @@ class LoopBackMethods(Generic[E]):
         if isinstance(data, BaseModel):
             raw = {n: v for n, v in data.__dict__.items() if n in data.model_fields_set}
             raw.update(data.__pydantic_extra__ or {})
-            raw = without_stamps(self._repository().meta, raw, keep_version=False)
         else:
             raw = dict(data)
+        raw = upsert_changes(
+            self._repository().meta, raw, from_instance=isinstance(data, BaseModel)
+        )
         raw.pop(self._id_name, None)
         raw.pop("id", None)
         return raw

@@ -51,6 +51,7 @@ __all__ = [
     "stamps_of",
     "take_stamps",
     "unmark",
+    "upsert_changes",
     "without_stamps",
     "write_time",
 ]
@@ -343,18 +344,18 @@ def refuse_version_check(meta: ModelMeta, plan: Any) -> None:
     """An upsert cannot check a version (when it does not match, it would insert)."""
     version = stamps_of(meta).version
     if version is not None and version.field_name in plan.guards:
-        raise ValidationError(
-            meta.name,
-            [
-                ErrorDetail(
-                    path=version.name,
-                    code="absence",
-                    message=f"{meta.name}.{version.name}: an upsert does not check the "
-                    "version; leave it out, or use update_by_id",
-                    value=None,
-                )
-            ],
-        )
+        raise _upsert_version(meta, version, None)
+
+
+def _upsert_version(meta: ModelMeta, version: PropertyMeta, value: Any) -> ValidationError:
+    message = "an upsert does not check the version; leave it out, or use update_by_id"
+    detail = ErrorDetail(
+        path=version.name,
+        code="absence",
+        message=f"{meta.name}.{version.name}: {message}",
+        value=value,
+    )
+    return ValidationError(meta.name, [detail])
 
 
 def insertable(meta: ModelMeta, data: Mapping[str, Any] | BaseModel) -> Any:
@@ -394,3 +395,13 @@ async def replace_or_insert(
         doc[stamps.version.field_name] = entity.__dict__[stamps.version.name] = 1
     await collection.replace_one(query, doc, upsert=True, session=session)
     return False
+
+
+def upsert_changes(meta: ModelMeta, raw: dict[str, Any], *, from_instance: bool) -> dict[str, Any]:
+    """What ``upsert`` changes: an instance's stamped values are odm's (left out); a
+    version in mapping data is refused, since an upsert cannot check it (the insert
+    would run instead of a conflict)."""
+    version = stamps_of(meta).version
+    if not from_instance and version is not None and raw.get(version.name) is not None:
+        raise _upsert_version(meta, version, raw[version.name])
+    return without_stamps(meta, raw, keep_version=False) if from_instance else raw

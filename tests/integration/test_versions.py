@@ -122,7 +122,9 @@ async def test_a_missing_entity_is_not_found_not_a_conflict(odm_db: Any) -> None
         await repo.replace_by_id(missing, {"title": "x", "version": 1})
 
 
-async def test_bulk_writes_increment_without_a_check_and_refuse_a_version(odm_db: Any) -> None:
+async def test_bulk_writes_and_upserts_increment_without_a_check_and_refuse_a_version(
+    odm_db: Any,
+) -> None:
     repo = Repository(Doc, odm_db)
     docs = await repo.create_all([{"title": "a"}, {"title": "b"}])
     await repo.update_by_id(docs[0].id, {"n": 1})
@@ -131,6 +133,7 @@ async def test_bulk_writes_increment_without_a_check_and_refuse_a_version(odm_db
     for call in (
         lambda: repo.update_all({"n": 6, "version": 3}),
         lambda: repo.find_one_and_update({}, {"version": 3}),
+        lambda: repo.upsert({"id": docs[0].id, "n": 7, "version": 3}),  # cannot check it
         lambda: Repository(Doc, odm_db, allow_extended_operators=True).update_all(
             {"$inc": {"version": 10}}
         ),
