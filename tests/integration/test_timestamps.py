@@ -185,16 +185,18 @@ INSERTS: dict[str, Callable[[Repository[Note]], Awaitable[Note]]] = {
 }
 
 
-@pytest.mark.parametrize("path", list(INSERTS))
-async def test_every_insert_path_sets_both_to_the_stored_write_time(odm_db: Any, path: str) -> None:
+async def test_every_insert_path_sets_both_to_the_stored_write_time(odm_db: Any) -> None:
     repo = Repository(Note, odm_db)
-    before = datetime.now(UTC)
-    entity = await INSERTS[path](repo)
-    doc = await stored(repo, entity.id)
-    assert_fresh(doc["created_at"], before)
-    assert doc["updated_at"] == doc["created_at"]
-    assert (entity.created_at, entity.updated_at) == (doc["created_at"], doc["updated_at"])
-    assert entity.to_json()["created_at"] == doc["created_at"].isoformat().replace("+00:00", "Z")
+    for path, insert in INSERTS.items():  # one database for the table: cheaper
+        before = datetime.now(UTC)
+        entity = await insert(repo)
+        doc = await stored(repo, entity.id)
+        assert_fresh(doc["created_at"], before)
+        assert doc["updated_at"] == doc["created_at"], path
+        assert (entity.created_at, entity.updated_at) == (doc["created_at"], doc["updated_at"])
+        shown = doc["created_at"].isoformat().replace("+00:00", "Z")
+        assert entity.to_json()["created_at"] == shown, path
+        await repo.collection.delete_many({})
 
 
 def _refusals(id: str) -> dict[str, Callable[[Repository[Note]], Awaitable[Any]]]:
@@ -217,17 +219,17 @@ def _refusals(id: str) -> dict[str, Callable[[Repository[Note]], Awaitable[Any]]
     }
 
 
-@pytest.mark.parametrize("path", list(_refusals("")))
 async def test_caller_values_are_refused_with_absence_and_nothing_is_written(
-    odm_db: Any, path: str
+    odm_db: Any,
 ) -> None:
     repo = Repository(Note, odm_db)
     id = await seeded(repo)
     before = [doc async for doc in repo.collection.find({})]
-    with pytest.raises(ValidationError) as caught:
-        await _refusals(id)[path](repo)
-    assert "absence" in caught.value.codes
-    assert [doc async for doc in repo.collection.find({})] == before
+    for path, write in _refusals(id).items():
+        with pytest.raises(ValidationError) as caught:
+            await write(repo)
+        assert "absence" in caught.value.codes, path
+        assert [doc async for doc in repo.collection.find({})] == before, path
 
 
 async def test_renamed_and_mapped_timestamps_are_stored_under_their_field_names(

@@ -73,19 +73,20 @@ WRITES: dict[str, Write] = {
 }
 
 
-@pytest.mark.parametrize("path", list(WRITES))
-async def test_every_write_path_increments_the_version(odm_db: Any, path: str) -> None:
+async def test_every_write_path_increments_the_version(odm_db: Any) -> None:
     repo = Repository(Doc, odm_db)
-    created = await repo.create({"title": "a"})
-    loaded = await repo.find_by_id(created.id)
-    returned = await WRITES[path](repo, loaded)
-    assert (await stored(repo, created.id))["version"] == 2
-    if isinstance(returned, Doc):
-        assert returned.version == 2
-    if path in ("save", "update(entity)", "replace_by_id(entity)", "replace_or_create"):
-        assert loaded.version == 2  # the caller's entity carries the stored version
-    await repo.save(await repo.find_by_id(created.id))  # and the next write checks it
-    assert (await stored(repo, created.id))["version"] == 3
+    for path, write in WRITES.items():  # one database for the table: cheaper
+        created = await repo.create({"title": "a"})
+        loaded = await repo.find_by_id(created.id)
+        returned = await write(repo, loaded)
+        assert (await stored(repo, created.id))["version"] == 2, path
+        if isinstance(returned, Doc):
+            assert returned.version == 2, path
+        if path in ("save", "update(entity)", "replace_by_id(entity)", "replace_or_create"):
+            assert loaded.version == 2, path  # the caller's entity carries the stored version
+        await repo.save(await repo.find_by_id(created.id))  # and the next write checks it
+        assert (await stored(repo, created.id))["version"] == 3, path
+        await repo.collection.delete_many({})
 
 
 STALE: dict[str, Write] = {
@@ -96,21 +97,21 @@ STALE: dict[str, Write] = {
 }
 
 
-@pytest.mark.parametrize("path", list(STALE))
-async def test_a_stale_version_is_a_conflict_and_nothing_is_written(odm_db: Any, path: str) -> None:
+async def test_a_stale_version_is_a_conflict_and_nothing_is_written(odm_db: Any) -> None:
     repo = Repository(Doc, odm_db)
-    stale = await repo.create({"title": "a"})
-    await repo.update_by_id(stale.id, {"n": 9})
-    before = await stored(repo, stale.id)
-    stale.title = "x"
-    with pytest.raises(ConflictError) as caught:
-        await STALE[path](repo, stale)
-    error = caught.value
-    assert (error.model, error.id, error.expected, error.actual) == ("Doc", stale.id, 1, 2)
-    assert isinstance(error, ODMError)
-    assert "version 1" in str(error) and "stored version is 2" in str(error)
-    assert await stored(repo, stale.id) == before
-    assert stale.version == 1
+    for path, write in STALE.items():
+        stale = await repo.create({"title": "a"})
+        await repo.update_by_id(stale.id, {"n": 9})
+        before = await stored(repo, stale.id)
+        stale.title = "x"
+        with pytest.raises(ConflictError) as caught:
+            await write(repo, stale)
+        error = caught.value
+        assert (error.model, error.id, error.expected, error.actual) == ("Doc", stale.id, 1, 2)
+        assert isinstance(error, ODMError)
+        assert "version 1" in str(error) and "stored version is 2" in str(error)
+        assert await stored(repo, stale.id) == before, path
+        assert stale.version == 1, path
 
 
 async def test_a_missing_entity_is_not_found_not_a_conflict(odm_db: Any) -> None:
@@ -184,12 +185,12 @@ steps = st.lists(
         st.booleans(),
     ),
     min_size=1,
-    max_size=6,
+    max_size=5,
 )
 
 
 @settings(
-    max_examples=15,
+    max_examples=10,
     deadline=None,
     derandomize=True,
     database=None,
