@@ -251,3 +251,24 @@ async def test_a_timestamp_left_out_is_neither_declared_nor_stored(odm_db: Any) 
     entity = await repo.create({"title": "a"})
     assert "created_at" not in OnlyUpdated.model_fields
     assert set(await stored(repo, entity.id)) == {"_id", "title", "updated_at"}
+
+
+@model(collection="ts_codes", timestamps=True, version=True)
+class Code(Entity):
+    id: str = prop(id=True)
+    label: str
+
+
+async def test_replace_or_create_with_a_chosen_id_inserts_then_keeps_created_at(
+    odm_db: Any,
+) -> None:
+    repo = Repository(Code, odm_db)
+    inserted = await repo.replace_or_create({"id": "c1", "label": "a"})
+    first = await repo.collection.find_one({"_id": "c1"})
+    assert (first["version"], utc(first["created_at"])) == (1, inserted.created_at)
+    assert first["created_at"] == first["updated_at"]
+    replaced = await repo.replace_or_create({"id": "c1", "label": "b"})
+    second = await repo.collection.find_one({"_id": "c1"})
+    assert (second["label"], second["version"]) == ("b", 2)
+    assert second["created_at"] == first["created_at"] and replaced.version == 2
+    assert utc(second["updated_at"]) == replaced.updated_at >= inserted.updated_at
