@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from bson.binary import UUID_SUBTYPE, Binary
 from pydantic import BaseModel
 
 from .drivers import Collection, Document, Session
@@ -231,6 +232,8 @@ def conflict(meta: ModelMeta, doc: Mapping[str, Any], expected: Any) -> Conflict
     assert version is not None and meta.id is not None
     stored_id = doc.get(ID_FIELD)
     shown = str(stored_id) if meta.id.type.python is str and stored_id is not None else stored_id
+    if isinstance(stored_id, Binary) and stored_id.subtype == UUID_SUBTYPE:
+        shown = stored_id.as_uuid()
     return ConflictError(meta.name, shown, expected, doc.get(version.field_name))
 
 
