@@ -38,13 +38,7 @@ from .operations import NO_HOOKS, HookPoints, Operation
 from .scoping import scope_values
 from .updates import UpdatePlan, translate_update, upsert_document
 from .validation import validate_create_document, validate_replace_document
-from .versioning import (
-    copy_stamps,
-    fixed_write_time,
-    replace_checked,
-    stamped_after_update,
-    without_stamps,
-)
+from .versioning import copy_stamps, replace_checked, update_stamped
 
 __all__ = ["Repository"]
 
@@ -211,11 +205,7 @@ class Repository(LoopBackMethods[E]):
         }
         if entity.__pydantic_extra__:
             data.update(entity.__pydantic_extra__)
-        with fixed_write_time() as now:  # the entity gets the stamps stored
-            await self.update_by_id(
-                entity.get_id(), without_stamps(self.meta, data), session=session
-            )
-        stamped_after_update(self.meta, entity, now)
+        await update_stamped(self, entity, data, session=session)  # the entity gets the stamps
 
     async def update_all(
         self, data: Mapping[str, Any], where: Where | None = None, *, session: Session | None = None
@@ -258,9 +248,7 @@ class Repository(LoopBackMethods[E]):
         query = self._id_where(id)
         entity, doc = await self._saving(operation, validated, target_id=id)
         doc.pop(ID_FIELD, None)  # replace_one keeps the stored _id
-        matched = await replace_checked(
-            self._collection, self.meta, id, query, entity, doc, session=session
-        )
+        matched = await replace_checked(self, id, query, entity, doc, session=session)
         if not matched:
             raise EntityNotFoundError(self.meta.name, id)
         if isinstance(data, self.entity_class) and data is not entity:

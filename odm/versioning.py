@@ -48,10 +48,10 @@ __all__ = [
     "replace_checked",
     "replace_or_insert",
     "stamp_whole",
-    "stamped_after_update",
     "stamps_of",
     "take_stamps",
     "unmark",
+    "update_stamped",
     "upsert_changes",
     "without_stamps",
     "write_time",
@@ -254,8 +254,16 @@ def copy_stamps(meta: ModelMeta, source: BaseModel, target: BaseModel) -> None:
         target.__dict__[prop.name] = source.__dict__.get(prop.name)
 
 
-def stamped_after_update(meta: ModelMeta, entity: BaseModel, at: datetime) -> None:
-    """``update(entity)`` succeeded at ``at``: the entity gets the stored stamps."""
+async def update_stamped(
+    repo: Any, entity: BaseModel, data: dict[str, Any], *, session: Session | None
+) -> None:
+    """``update(entity)``: ``update_by_id`` with the entity's data (its version checked,
+    its timestamps left out); then the entity gets the stamps stored."""
+    meta: ModelMeta = repo.meta
+    assert meta.id is not None
+    with fixed_write_time() as at:
+        changes = without_stamps(meta, data)
+        await repo.update_by_id(entity.__dict__[meta.id.name], changes, session=session)
     stamps = stamps_of(meta)
     if stamps.updated is not None:
         entity.__dict__[stamps.updated.name] = at
@@ -272,8 +280,7 @@ def _as_utc(value: Any) -> Any:
 
 
 async def replace_checked(
-    collection: Collection,
-    meta: ModelMeta,
+    repo: Any,
     id: Any,
     query: dict[str, Any],
     entity: BaseModel,
@@ -286,6 +293,8 @@ async def replace_checked(
     carry them). False when nothing is stored; ``ConflictError`` when the data's version
     is not the stored one; ``ValidationError`` (``absence``) when its ``created_at`` is
     not the stored one. Without timestamps or version: a plain ``replace_one``."""
+    collection: Collection = repo._collection
+    meta: ModelMeta = repo.meta
     stamps = stamps_of(meta)
     created, version = stamps.created, stamps.version
     if created is None and version is None:
@@ -387,7 +396,7 @@ async def replace_or_insert(
     stamps = stamps_of(repo.meta)
     if not stamps.active:
         return bool(await collection.replace_one(query, doc, upsert=not forced, session=session))
-    if await replace_checked(collection, repo.meta, id, query, entity, doc, session=session):
+    if await replace_checked(repo, id, query, entity, doc, session=session):
         return True
     if forced:
         return False
