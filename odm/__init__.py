@@ -12,6 +12,7 @@ from .definition_export import model_definition
 from .definitions import define_model
 from .discovery import discover_model
 from .errors import (
+    ConflictError,
     DuplicateKeyError,
     EntityNotFoundError,
     InvalidFilterError,
@@ -29,6 +30,7 @@ from .transactions import run_in_transaction, transaction
 
 __all__ = [
     "ChangeEvent",
+    "ConflictError",
     "DuplicateKeyError",
     "Entity",
     "EntityNotFoundError",

@@ -40,6 +40,7 @@ from .scoping import scope_values
 from .transactions import transaction
 from .updates import UpdatePlan, translate_update, upsert_document
 from .validation import validate_create_document, validate_replace_document
+from .versioning import copy_stamps, replace_checked, update_stamped
 
 __all__ = ["Repository"]
 
@@ -207,7 +208,7 @@ class Repository(LoopBackMethods[E], ChangeStreams[E]):
         }
         if entity.__pydantic_extra__:
             data.update(entity.__pydantic_extra__)
-        await self.update_by_id(entity.get_id(), data, session=session)
+        await update_stamped(self, entity, data, session=session)  # the entity gets the stamps
 
     async def update_all(
         self, data: Mapping[str, Any], where: Where | None = None, *, session: Session | None = None
@@ -250,7 +251,7 @@ class Repository(LoopBackMethods[E], ChangeStreams[E]):
         query = self._id_where(id)
         entity, doc = await self._saving(operation, validated, target_id=id)
         doc.pop(ID_FIELD, None)  # replace_one keeps the stored _id
-        matched = await self._collection.replace_one(query, doc, session=session)
+        matched = await replace_checked(self, id, query, entity, doc, session=session)
         if not matched:
             raise EntityNotFoundError(self.meta.name, id)
         if isinstance(data, self.entity_class) and data is not entity:
@@ -626,3 +627,4 @@ class Repository(LoopBackMethods[E], ChangeStreams[E]):
             entity.__pydantic_fields_set__.add(id_prop.name)
         if isinstance(data, self.entity_class) and data is not entity:
             data.__dict__[id_prop.name] = entity.__dict__[id_prop.name]
+            copy_stamps(self.meta, entity, data)

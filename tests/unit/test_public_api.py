@@ -30,6 +30,7 @@ SPEC_NAMES = {
 ADDED_NAMES = {"migrate", "discover_model"}
 # implicit transactions and change streams (issue 15)
 ADDED_NAMES |= {"transaction", "run_in_transaction", "ChangeEvent"}
+ADDED_NAMES |= {"ConflictError"}  # optimistic concurrency (issue 15)
 
 
 def test_all_is_exactly_the_public_list() -> None:
