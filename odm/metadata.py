@@ -33,6 +33,7 @@ from pydantic_core import PydanticUndefined
 from .errors import ModelDefinitionError
 from .keywords import keyword_checker, odm_error
 from .properties import DEFAULT_FNS, PROP_OPTION_NAMES, PropertyOptions, make_generator
+from .relations.declarations import RelationOptions, relation_options
 from .rules import field_name_problem
 from .types import TypeInfo, bson_annotation, parse_type
 
@@ -188,6 +189,8 @@ class Plans:
     targets: dict[str, Any] = field(default_factory=dict)
     #: indexes: the declared indexes (indexes' ``IndexSpec``)
     indexes: tuple[Any, ...] | None = None
+    #: relations: the resolved relations by name (relations' ``Relation``)
+    relations: dict[str, Any] | None = None
 
 
 @dataclass
@@ -203,6 +206,8 @@ class ModelMeta:
     hidden: frozenset[str]
     declared: Mapping[str, Any]
     plans: Plans = field(default_factory=Plans)
+    #: navigational properties (never stored): their pydantic fields and declarations
+    relations: dict[str, tuple[FieldInfo, RelationOptions]] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -262,6 +267,8 @@ class ModelMeta:
                 return None
             found = meta.properties.get(part)
             if found is None:
+                if part in meta.relations:  # navigational: never stored, never queried
+                    return None
                 if part == ID_FIELD and meta.id is not None:
                     found = meta.id
                 elif meta.strict is False:
@@ -385,6 +392,8 @@ def _collect_properties(
     own = set(inspect.get_annotations(cls))
     properties: dict[str, PropertyMeta] = {}
     for name, current in cls.model_fields.items():
+        if relation_options(current) is not None:
+            continue
         source = copy.copy(_declared_source(name, current, previous, parent, own))
         source.metadata = list(source.metadata)
         options = _options_of(source)
@@ -576,6 +585,7 @@ def _install_pydantic_fields(cls: type[BaseModel], meta: ModelMeta) -> None:
     be rebuilt, ``model_rebuild(force=True)``).
     """
     cls.__pydantic_fields__ = {name: prop.rewritten for name, prop in meta.properties.items()}
+    cls.__pydantic_fields__.update({name: info for name, (info, _) in meta.relations.items()})
     cls.model_config["extra"] = extra_mode(meta.strict)
     cls.model_config["title"] = meta.name
     type.__setattr__(cls, "__odm__", meta)
@@ -610,6 +620,11 @@ def compile_model(
         is_entity=is_entity,
         hidden=frozenset(hidden),
         declared=dict(declared),
+        relations={
+            name: (info, options)
+            for name, info in cls.model_fields.items()
+            if (options := relation_options(info)) is not None
+        },
     )
     _install_pydantic_fields(cls, meta)
     return meta
