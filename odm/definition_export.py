@@ -24,6 +24,7 @@ from pydantic_core import PydanticUndefined, to_jsonable_python
 from .errors import ModelDefinitionError
 from .metadata import ModelMeta, PropertyMeta, meta_of
 from .models import Entity, Model
+from .relations.metadata import relations_of
 from .types import SCALAR_TABLE, TypeInfo
 
 __all__ = ["DECIMAL_DATA_TYPE", "INDEX_OPTIONS", "SCALAR_NAMES", "model_definition"]
@@ -124,6 +125,10 @@ class _Exporter:
         if description is not None:
             definition["description"] = description
         definition["properties"] = {p.name: self.property(meta, p) for p in own}
+        if meta.relations:
+            definition["relations"] = {
+                name: relation.definition() for name, relation in relations_of(meta).items()
+            }
         if settings:
             definition["settings"] = settings
         return definition

@@ -19,6 +19,7 @@ from typing import Any
 from ..errors import ModelDefinitionError
 from ..metadata import ModelMeta, meta_of
 from .declarations import RelationKind, RelationOptions
+from .definitions import MODELS_ATTRIBUTE
 
 __all__ = ["Relation", "relation_of", "relations_of", "snake_case"]
 
@@ -94,13 +95,21 @@ def relation_of(meta: ModelMeta, name: str) -> Relation | None:
     return relations_of(meta)[name]
 
 
+def _unresolved(annotation: Any) -> bool:
+    if isinstance(annotation, str | typing.ForwardRef):
+        return True
+    return any(_unresolved(arg) for arg in typing.get_args(annotation))
+
+
 def _annotation(meta: ModelMeta, name: str) -> Any:
-    info = meta.cls.model_fields[name]
-    annotation = info.annotation
-    if isinstance(annotation, str | typing.ForwardRef):
-        meta.cls.model_rebuild(raise_errors=False, _parent_namespace_depth=0)
-        annotation = meta.cls.model_fields[name].annotation
-    if isinstance(annotation, str | typing.ForwardRef):
+    cls = meta.cls
+    annotation = cls.model_fields[name].annotation
+    if _unresolved(annotation):
+        models = getattr(cls, MODELS_ATTRIBUTE, None)  # a class define_model built
+        namespace = dict(models()) if callable(models) else None
+        cls.model_rebuild(raise_errors=False, _parent_namespace_depth=0, _types_namespace=namespace)
+        annotation = cls.model_fields[name].annotation
+    if _unresolved(annotation):
         raise ModelDefinitionError(
             f"{meta.name}.{name}: the relation's target {annotation!r} is not defined; "
             "define it, then call model_rebuild() on the class"
@@ -143,12 +152,15 @@ def _entity_named(meta: ModelMeta, through: str | type[Any]) -> ModelMeta:
         parent = getattr(meta.cls, "__pydantic_parent_namespace__", None)
         if isinstance(parent, Mapping):
             spaces.append(parent)
+        models = getattr(meta.cls, MODELS_ATTRIBUTE, None)
+        if callable(models):
+            spaces.append(models())
         candidate = next((s[through] for s in spaces if through in s), None)
         found = meta_of(candidate) if isinstance(candidate, type) else None
     if found is None or not found.is_entity:
         raise ModelDefinitionError(
             f"{meta.name}: the through model {through!r} is not an odm Entity "
-            "defined in the module of the class"
+            "(give the class, or the name of an Entity of the module)"
         )
     return found
 
@@ -166,6 +178,8 @@ def _key(owner: ModelMeta, key: str, meta: ModelMeta, name: str, role: str) -> s
 
 def _resolve(meta: ModelMeta, name: str, options: RelationOptions) -> Relation:
     kind = options.kind
+    if not meta.is_entity:
+        raise ModelDefinitionError(f"{meta.name}.{name}: only an Entity declares relations")
     target = meta_of(_target_class(meta, name, kind in TO_MANY))
     assert target is not None and target.id is not None and meta.id is not None
     source_key = snake_case(meta.name) + "_id"

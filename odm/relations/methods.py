@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, Generic, TypeVar
 
+from bson import ObjectId
 from pydantic import BaseModel
 
 from ..errors import ODMError
@@ -129,6 +130,8 @@ def _source_key(meta: ModelMeta, relation: Relation, source: Any) -> Any:
         key = getattr(source, relation.key_from)
     elif relation.key_from == meta.id.name:
         key = coerce_id(meta, source)
+        if isinstance(key, ObjectId) and meta.id.type.python is str:
+            key = str(key)  # a generated id's Python value, as the related keys hold it
     else:
         raise TypeError(
             f"related(..., {relation.name!r}): the relation starts from {meta.name}."
