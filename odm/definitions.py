@@ -52,7 +52,7 @@ from .definition_export import DECIMAL_DATA_TYPE, INDEX_OPTIONS, model_definitio
 from .errors import ModelDefinitionError
 from .models import Entity, Model, model
 from .properties import DEFAULT_FNS, prop
-from .relations.definitions import relation_fields, remember_models
+from .relations.definitions import complete_waiting, relation_fields, remember_models
 from .types import bson_annotation
 
 __all__ = [
@@ -277,6 +277,7 @@ def define_model(
             raise _name_taken(name)
         return registered  # the same definition again: the class it already gave
     registry.register(cls, name=name, replace=True)
+    complete_waiting(registry.as_dict())
     return cls
 
 

@@ -21,7 +21,7 @@ from .declarations import (
     references_many,
 )
 
-__all__ = ["MODELS_ATTRIBUTE", "relation_fields", "remember_models"]
+__all__ = ["MODELS_ATTRIBUTE", "complete_waiting", "relation_fields", "remember_models"]
 
 #: the class attribute of a defined model: the models its relations' names resolve to
 MODELS_ATTRIBUTE = "__odm_relation_models__"
@@ -76,3 +76,14 @@ def relation_fields(
 def remember_models(cls: type[Any], models: Callable[[], Mapping[str, Any]]) -> None:
     """Keep where a defined class's relation targets are looked up (resolved later)."""
     type.__setattr__(cls, MODELS_ATTRIBUTE, models)
+
+
+def complete_waiting(models: Mapping[str, type[Any]]) -> None:
+    """Rebuild the defined classes whose relations wait for a model just defined (a
+    relation may name a model defined later, as a forward reference)."""
+    for cls in models.values():
+        found = getattr(cls, MODELS_ATTRIBUTE, None)
+        if callable(found) and not cls.__pydantic_complete__:
+            cls.model_rebuild(
+                raise_errors=False, _parent_namespace_depth=0, _types_namespace=dict(found())
+            )

@@ -186,3 +186,23 @@ def test_model_definitions_carry_relations_and_round_trip() -> None:
             {"name": "Bad", "relations": {"x": {"type": "hasLots", "model": "Order"}}},
             registry=ModelRegistry(),
         )
+
+
+def test_a_defined_relation_may_name_a_model_defined_later() -> None:
+    registry = ModelRegistry()
+    author = define_model(
+        {
+            "name": "Author",
+            "base": "Entity",
+            "properties": {"name": "string"},
+            "relations": {"books": {"type": "hasMany", "model": "Book"}},
+        },
+        registry=registry,
+    )
+    book = define_model(
+        {"name": "Book", "base": "Entity", "properties": {"author_id": "string"}},
+        registry=registry,
+    )
+    assert author(name="Al").to_json() == {"id": None, "name": "Al"}
+    relation = relations_of(author.odm_meta())["books"]
+    assert relation.target.cls is book and relation.key_to == "author_id"
