@@ -204,6 +204,11 @@ class Model(BaseModel):
 
 def _items(instance: BaseModel) -> list[tuple[str, Any]]:
     items = [(name, getattr(instance, name)) for name in type(instance).model_fields]
+    relations = type(instance).odm_meta().relations if isinstance(instance, Model) else {}
+    if relations:  # a navigational property not included is omitted
+        items = [
+            (name, value) for name, value in items if value is not None or name not in relations
+        ]
     if instance.__pydantic_extra__:
         items.extend(instance.__pydantic_extra__.items())
     return items
