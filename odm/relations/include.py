@@ -161,6 +161,9 @@ async def _attach_one(repository: Any, item: IncludeItem, parents: list[Any], se
     skip = scope.pop("skip", None) or scope.pop("offset", None) or 0
     scope.pop("offset", None)
     target = repository._repository_for(relation.target.cls)
+    scope_limit = _per_parent_scope_limit(target)
+    if scope_limit is not None:
+        limit = scope_limit if limit is None else min(limit, scope_limit)
     if relation.kind == "has_many_through":
         assert relation.through is not None and relation.key_through is not None
         through = repository._repository_for(relation.through.cls)
@@ -221,6 +224,16 @@ async def _attach_one(repository: Any, item: IncludeItem, parents: list[Any], se
             _set(parent, relation, chosen)
         else:
             _set(parent, relation, chosen[0] if chosen else None)
+
+
+def _per_parent_scope_limit(target: Any) -> int | None:
+    """The target's default-scope limit, taken off its repository: in an include it
+    limits each parent's targets, not the one query all parents share."""
+    if not target.scope or target.scope.get("limit") is None:
+        return None
+    limit = int(target.scope["limit"])
+    target._set_scope({key: value for key, value in target.scope.items() if key != "limit"})
+    return limit
 
 
 def _values(parents: list[Any], name: str) -> list[Any]:

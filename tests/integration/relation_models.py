@@ -29,7 +29,7 @@ class Profile(Entity):
     customer_id: str
 
 
-@model(collection="rel_orders", scope={"where": {"deleted": False}})
+@model(collection="rel_orders", scope={"where": {"deleted": False}, "limit": 60})
 class Order(Entity):
     total: float
     customer_id: str | None = prop(default=None, index=True)

@@ -95,11 +95,16 @@ async def test_one_query_per_relation_for_fifty_parents(
         "rel_order_lines": 1,
         "rel_products": 1,
     }
-    orders = await shop.orders.find({"include": ["customer", "tags"]})
     with counting_queries(monkeypatch) as counts:
         orders = await shop.orders.find({"include": ["customer", "tags"]})
-    assert len(orders) == 100
+    assert len(orders) == 60  # Order's default scope limits a find to 60
     assert dict(counts) == {"rel_orders": 1, "rel_customers": 1, "rel_tags": 1}
+    # in an include, the target's scope limit applies per parent: 50 x 2 orders, not 60
+    with counting_queries(monkeypatch) as counts:
+        found = await shop.customers.find({"include": "orders"})
+    assert sum(len(c.orders or []) for c in found) == 100
+    assert all(len(c.orders or []) == 2 for c in found)
+    assert dict(counts) == {"rel_customers": 1, "rel_orders": 1}
 
 
 async def test_scope_limit_skip_order_apply_per_parent(odm_db: Any) -> None:
