@@ -58,10 +58,15 @@ class Relation:
             "references_many": "referencesMany",
         }
         entry: dict[str, Any] = {"type": kinds[self.kind], "model": self.target.name}
+        assert self.source.id is not None and self.target.id is not None
         if self.kind in ("belongs_to", "references_many"):
             entry["foreignKey"] = self.key_from
+            if self.key_to != self.target.id.name:
+                entry["primaryKey"] = self.key_to
         else:
             entry["foreignKey"] = self.key_to
+            if self.key_from != self.source.id.name:
+                entry["primaryKey"] = self.key_from
         if self.through is not None:
             entry["through"] = self.through.name
             entry["keyThrough"] = self.key_through

@@ -206,3 +206,31 @@ def test_a_defined_relation_may_name_a_model_defined_later() -> None:
     assert author(name="Al").to_json() == {"id": None, "name": "Al"}
     relation = relations_of(author.odm_meta())["books"]
     assert relation.target.cls is book and relation.key_to == "author_id"
+
+
+def test_custom_keys_round_trip_through_definitions() -> None:
+    registry = ModelRegistry()
+    definition = {
+        "name": "Team",
+        "base": "Entity",
+        "properties": {
+            "id": {"type": "string", "id": True, "generated": True},
+            "code": {"type": "string", "required": True},
+        },
+        "relations": {
+            "players": {
+                "type": "hasMany",
+                "model": "Player",
+                "foreignKey": "team_code",
+                "primaryKey": "code",
+            }
+        },
+    }
+    team = define_model(definition, registry=registry)
+    define_model(
+        {"name": "Player", "base": "Entity", "properties": {"team_code": "string"}},
+        registry=registry,
+    )
+    relation = relations_of(team.odm_meta())["players"]
+    assert (relation.key_from, relation.key_to) == ("code", "team_code")
+    assert model_definition(team) == definition
