@@ -139,6 +139,14 @@ class Model(BaseModel):
             _compile(cls, before.declared, namespace=_types_namespace)
         return result
 
+    if not TYPE_CHECKING:
+
+        def __getattr__(self, name: str) -> Any:
+            meta = meta_of(type(self))
+            if meta is not None and name in meta.relations:
+                return None  # a navigational property that was not included
+            return super().__getattr__(name)
+
     @classmethod
     def odm_meta(cls) -> ModelMeta:
         """The compiled metadata of the class (settings, properties, field map)."""
@@ -152,8 +160,9 @@ class Model(BaseModel):
         ends up in logs); embedded models leave out their own."""
         meta = meta_of(type(self))
         hidden = meta.hidden if meta is not None else frozenset()
+        relations = meta.relations if meta is not None else {}
         for name, value in super().__repr_args__():
-            if name not in hidden:
+            if name not in hidden and not (value is None and name in relations):
                 yield name, value
 
     def to_dict(self, *, include_hidden: bool = False) -> dict[str, Any]:
@@ -195,6 +204,11 @@ class Model(BaseModel):
 
 def _items(instance: BaseModel) -> list[tuple[str, Any]]:
     items = [(name, getattr(instance, name)) for name in type(instance).model_fields]
+    relations = type(instance).odm_meta().relations if isinstance(instance, Model) else {}
+    if relations:  # a navigational property not included is omitted
+        items = [
+            (name, value) for name, value in items if value is not None or name not in relations
+        ]
     if instance.__pydantic_extra__:
         items.extend(instance.__pydantic_extra__.items())
     return items

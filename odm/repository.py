@@ -36,6 +36,7 @@ from .loopback_methods import LoopBackMethods
 from .metadata import ID_FIELD, ModelMeta, meta_of
 from .models import Entity
 from .operations import NO_HOOKS, HookPoints, Operation
+from .relations.methods import RelationMethods
 from .scoping import scope_values
 from .transactions import transaction
 from .updates import UpdatePlan, translate_update, upsert_document
@@ -66,7 +67,7 @@ class _ErrorNames:
         return path_is_hidden(self.meta, property_path)
 
 
-class Repository(LoopBackMethods[E], ChangeStreams[E]):
+class Repository(LoopBackMethods[E], RelationMethods[E], ChangeStreams[E]):
     """The async repository of ``entity_class`` on a database ``db``.
 
     ``db`` is a database of ``pymongo.AsyncMongoClient``, motor's ``AsyncIOMotorClient``
@@ -97,6 +98,7 @@ class Repository(LoopBackMethods[E], ChangeStreams[E]):
         write_concern: Any = None,
         read_concern: Any = None,
         read_preference: Any = None,
+        max_include_depth: int = 3,
     ) -> None:
         meta = meta_of(entity_class)
         if meta is None or not meta.is_entity or meta.id is None:
@@ -108,6 +110,7 @@ class Repository(LoopBackMethods[E], ChangeStreams[E]):
         self.prohibit_hidden_in_query = prohibit_hidden_in_query
         self.validate_on_load = validate_on_load
         self.allow_regexp = allow_regexp
+        self.max_include_depth = max_include_depth
         self._db: Database = adapt(db)
         #: the collection's ``write_concern``/``read_concern``/``read_preference`` as
         #: pymongo objects (the database's own when not given; mongomock ignores them)
@@ -324,7 +327,7 @@ class Repository(LoopBackMethods[E], ChangeStreams[E]):
         """Every entity matching the LoopBack ``filter`` (where, fields, order, limit, skip)."""
         operation = Operation("find", self, session, query=filter)
         await self._access(operation)
-        query = self._query(operation.query)
+        query = self._query(self._include_keys(operation.query))
         docs = await self._collection.find_all(
             query.where,
             projection=query.projection,
@@ -333,7 +336,8 @@ class Repository(LoopBackMethods[E], ChangeStreams[E]):
             limit=query.limit or 0,
             session=session,
         )
-        return await self._loaded_all(operation, docs, partial=query.projection is not None)
+        entities = await self._loaded_all(operation, docs, partial=query.projection is not None)
+        return await self._include(operation.query, entities, session)
 
     async def find_one(
         self, filter: Filter | None = None, *, session: Session | None = None
@@ -341,7 +345,7 @@ class Repository(LoopBackMethods[E], ChangeStreams[E]):
         """The first entity matching ``filter``, or None."""
         operation = Operation("find_one", self, session, query=filter)
         await self._access(operation)
-        query = self._query(operation.query)
+        query = self._query(self._include_keys(operation.query))
         doc = await self._collection.find_one(
             query.where,
             projection=query.projection,
@@ -351,7 +355,8 @@ class Repository(LoopBackMethods[E], ChangeStreams[E]):
         )
         if doc is None:
             return None
-        return await self._loaded(operation, doc, partial=query.projection is not None)
+        entity = await self._loaded(operation, doc, partial=query.projection is not None)
+        return (await self._include(operation.query, [entity], session))[0]
 
     async def find_by_id(
         self, id: Any, filter: Filter | None = None, *, session: Session | None = None
@@ -359,13 +364,14 @@ class Repository(LoopBackMethods[E], ChangeStreams[E]):
         """The entity with this id; ``EntityNotFoundError`` when there is none (in scope)."""
         operation = Operation("find_by_id", self, session, id=id, query=filter)
         await self._access(operation)
-        query = self._query(operation.query, id=id)
+        query = self._query(self._include_keys(operation.query), id=id)
         doc = await self._collection.find_one(
             query.where, projection=query.projection, session=session
         )
         if doc is None:
             raise EntityNotFoundError(self.meta.name, id)
-        return await self._loaded(operation, doc, partial=query.projection is not None)
+        entity = await self._loaded(operation, doc, partial=query.projection is not None)
+        return (await self._include(operation.query, [entity], session))[0]
 
     async def iterate(
         self,
@@ -378,7 +384,11 @@ class Repository(LoopBackMethods[E], ChangeStreams[E]):
         number of results."""
         operation = Operation("iterate", self, session, query=filter)
         await self._access(operation)
-        query = self._query(operation.query)
+        query = self._query(self._include_keys(operation.query))
+        if (operation.query or {}).get("include") is not None:
+            async for entity in self._iterate_including(operation, query, batch_size, session):
+                yield entity
+            return
         partial = query.projection is not None
         hooks, observed = self._hooks, self._hooks.active
         async for doc in self._cursor(query, batch_size=batch_size, session=session):
