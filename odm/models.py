@@ -156,6 +156,15 @@ class Model(BaseModel):
             if name not in hidden:
                 yield name, value
 
+    if not TYPE_CHECKING:
+
+        def __getattr__(self, name: str) -> Any:
+            # only reached when normal lookup fails: a property a projection left out
+            # (``fields``) is unset on the instance and reads as None (``odm.partial``)
+            if name in type(self).__pydantic_fields__:
+                return None
+            return super().__getattr__(name)
+
     def to_dict(self, *, include_hidden: bool = False) -> dict[str, Any]:
         """The instance as a dict of Python values by property name.
 
@@ -194,7 +203,8 @@ class Model(BaseModel):
 
 
 def _items(instance: BaseModel) -> list[tuple[str, Any]]:
-    items = [(name, getattr(instance, name)) for name in type(instance).model_fields]
+    values = instance.__dict__  # a property a projection left out is not there
+    items = [(name, values[name]) for name in type(instance).model_fields if name in values]
     if instance.__pydantic_extra__:
         items.extend(instance.__pydantic_extra__.items())
     return items

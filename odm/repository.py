@@ -28,6 +28,7 @@ from .errors import (
 from .filters import Filter as FilterDict
 from .filters import Query, sort_spec, translate_filter, translate_where
 from .filters import Where as WhereDict
+from .geo import Reads, reads
 from .hidden import path_is_hidden
 from .ids import id_condition
 from .indexes import MigrationReport, automigrate_repository, migrate_repository
@@ -35,6 +36,7 @@ from .loopback_methods import LoopBackMethods
 from .metadata import ID_FIELD, ModelMeta, meta_of
 from .models import Entity
 from .operations import NO_HOOKS, HookPoints, Operation
+from .partial import decode_partial, refuse_partial, update_data
 from .scoping import scope_values
 from .updates import UpdatePlan, translate_update, upsert_document
 from .validation import validate_create_document, validate_replace_document
@@ -45,6 +47,8 @@ E = TypeVar("E", bound=Entity)
 Filter = FilterDict | Mapping[str, Any]
 Where = WhereDict | Mapping[str, Any]
 _NO_ID: Any = object()
+#: the projection of a read (None: whole documents)
+Projection = Mapping[str, Any] | None
 Validated = tuple[E, Document]
 
 
@@ -196,14 +200,7 @@ class Repository(LoopBackMethods[E]):
 
     async def update(self, entity: E, *, session: Session | None = None) -> None:
         """``update_by_id(entity.id, entity's data)``."""
-        assert self.meta.id is not None
-        data = {
-            name: value
-            for name, value in entity.__dict__.items()
-            if name != self.meta.id.name and name in self.meta.properties
-        }
-        if entity.__pydantic_extra__:
-            data.update(entity.__pydantic_extra__)
+        data = update_data(self.meta, entity)  # a partial instance's held properties only
         await self.update_by_id(entity.get_id(), data, session=session)
 
     async def update_all(
@@ -321,7 +318,7 @@ class Repository(LoopBackMethods[E]):
         operation = Operation("find", self, session, query=filter)
         await self._access(operation)
         query = self._query(operation.query)
-        docs = await self._collection.find_all(
+        docs = await self._reads(query.where).find_all(
             query.where,
             projection=query.projection,
             sort=query.sort,
@@ -329,7 +326,7 @@ class Repository(LoopBackMethods[E]):
             limit=query.limit or 0,
             session=session,
         )
-        return await self._loaded_all(operation, docs, partial=query.projection is not None)
+        return await self._loaded_all(operation, docs, partial=query.projection)
 
     async def find_one(
         self, filter: Filter | None = None, *, session: Session | None = None
@@ -338,7 +335,7 @@ class Repository(LoopBackMethods[E]):
         operation = Operation("find_one", self, session, query=filter)
         await self._access(operation)
         query = self._query(operation.query)
-        doc = await self._collection.find_one(
+        doc = await self._reads(query.where).find_one(
             query.where,
             projection=query.projection,
             sort=query.sort,
@@ -347,7 +344,7 @@ class Repository(LoopBackMethods[E]):
         )
         if doc is None:
             return None
-        return await self._loaded(operation, doc, partial=query.projection is not None)
+        return await self._loaded(operation, doc, partial=query.projection)
 
     async def find_by_id(
         self, id: Any, filter: Filter | None = None, *, session: Session | None = None
@@ -356,12 +353,12 @@ class Repository(LoopBackMethods[E]):
         operation = Operation("find_by_id", self, session, id=id, query=filter)
         await self._access(operation)
         query = self._query(operation.query, id=id)
-        doc = await self._collection.find_one(
+        doc = await self._reads(query.where).find_one(
             query.where, projection=query.projection, session=session
         )
         if doc is None:
             raise EntityNotFoundError(self.meta.name, id)
-        return await self._loaded(operation, doc, partial=query.projection is not None)
+        return await self._loaded(operation, doc, partial=query.projection)
 
     async def iterate(
         self,
@@ -375,7 +372,7 @@ class Repository(LoopBackMethods[E]):
         operation = Operation("iterate", self, session, query=filter)
         await self._access(operation)
         query = self._query(operation.query)
-        partial = query.projection is not None
+        partial = query.projection
         hooks, observed = self._hooks, self._hooks.active
         async for doc in self._cursor(query, batch_size=batch_size, session=session):
             if observed:
@@ -387,7 +384,7 @@ class Repository(LoopBackMethods[E]):
         operation = Operation("count", self, session, where=where)
         await self._access(operation)
         query = self._where(where)
-        return await self._collection.count(query, session=session)
+        return await self._reads(query).count(query, session=session)
 
     async def exists(self, id: Any, *, session: Session | None = None) -> bool:
         """True when an entity with this id exists (in scope)."""
@@ -480,18 +477,22 @@ class Repository(LoopBackMethods[E]):
         if self._hooks.active:
             await self._hooks.after_delete(operation)
 
-    async def _loaded(self, operation: Operation, doc: Document, *, partial: bool = False) -> E:
+    async def _loaded(
+        self, operation: Operation, doc: Document, *, partial: Projection = None
+    ) -> E:
         if self._hooks.active:
             await self._hooks.loaded(operation, doc)
         return self._load(doc, partial=partial)
 
     async def _loaded_all(
-        self, operation: Operation, docs: list[Document], *, partial: bool
+        self, operation: Operation, docs: list[Document], *, partial: Projection
     ) -> list[E]:
         if self._hooks.active:
             for doc in docs:
                 await self._hooks.loaded(operation, doc)
-        if partial or not self.validate_on_load:
+        if partial:
+            return [decode_partial(self.entity_class, doc, partial) for doc in docs]
+        if not self.validate_on_load:
             return decode_many(self.entity_class, docs, trusted=True)
         return decode_many(self.entity_class, docs)
 
@@ -509,9 +510,11 @@ class Repository(LoopBackMethods[E]):
         )
 
     def _validate_create(self, data: Mapping[str, Any] | E) -> Validated[E]:
+        refuse_partial(self.meta, data)
         return validate_create_document(self.entity_class, data, scope_values=self._scope_values)
 
     def _validate_replace(self, data: Mapping[str, Any] | E, *, target_id: Any) -> Validated[E]:
+        refuse_partial(self.meta, data)
         return validate_replace_document(
             self.entity_class, data, target_id=target_id, scope_values=self._scope_values
         )
@@ -599,7 +602,7 @@ class Repository(LoopBackMethods[E]):
     def _cursor(
         self, query: Query, *, batch_size: int | None = None, session: Session | None = None
     ) -> AsyncIterator[Document]:
-        return self._collection.find(
+        return self._reads(query.where).find(
             query.where,
             projection=query.projection,
             sort=query.sort,
@@ -609,8 +612,14 @@ class Repository(LoopBackMethods[E]):
             session=session,
         )
 
-    def _load(self, doc: Mapping[str, Any], *, partial: bool = False) -> E:
-        if partial or not self.validate_on_load:
+    def _reads(self, where: Mapping[str, Any]) -> Reads:
+        """The collection's reads, or for a where with ``near`` its nearest-first ones."""
+        return reads(self._collection, where)
+
+    def _load(self, doc: Mapping[str, Any], *, partial: Projection = None) -> E:
+        if partial:
+            return decode_partial(self.entity_class, doc, partial)
+        if not self.validate_on_load:
             return decode_trusted(self.entity_class, doc)
         return decode(self.entity_class, doc)
 
