@@ -50,6 +50,8 @@ class GeoPoint(Model):
 
     #: the direction of a property-level index (``prop(index=True)``)
     __odm_index_direction__: ClassVar[str] = "2dsphere"
+    #: its type name in LoopBack model definitions
+    __odm_loopback_type__: ClassVar[str] = "GeoPoint"
 
     lat: float = Field(ge=-90, le=90)
     lng: float = Field(ge=-180, le=180)

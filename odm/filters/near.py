@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InvalidFilterError
+from ..metadata import ModelMeta
+from ..types import TypeInfo
 from .values import _join, _show, _Target
 
 __all__ = [
@@ -134,9 +136,30 @@ def _point(value: Any, path: str) -> tuple[float, float]:
 
 def _is_point_property(target: _Target) -> bool:
     info = target.type
-    return info.kind == "model" and getattr(info.model, "__odm_index_direction__", None) == (
-        "2dsphere"
+    return info.kind == "model" and _is_point_type(info)
+
+
+def _is_point_type(info: TypeInfo) -> bool:
+    while info.kind == "list" and info.item is not None:
+        info = info.item
+    return info.kind == "model" and getattr(info.model, "__odm_loopback_type__", None) == (
+        "GeoPoint"
     )
+
+
+def refuse_inside_point(meta: ModelMeta, key: str, path: str) -> None:
+    """Refuse a where path below a ``GeoPoint`` (``"loc.lat"``): a point is stored as
+    GeoJSON, so no stored field has that name and the condition would match nothing."""
+    info = meta.resolve_path(key)
+    if info is None or len(info.chain) < 2:
+        return
+    for prop in info.chain[:-1]:
+        if _is_point_type(prop.type):
+            raise InvalidFilterError(
+                path,
+                f"{key!r}: a GeoPoint is stored as GeoJSON and has no stored lat/lng "
+                "fields; compare the whole point or use near",
+            )
 
 
 def near_condition(target: _Target, value: Mapping[str, Any], path: str) -> dict[str, Any]:

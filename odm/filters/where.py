@@ -21,7 +21,7 @@ from ..errors import InvalidFilterError
 from ..hidden import HIDDEN_REASON, model_holds_hidden
 from ..metadata import ModelMeta
 from ..rules import MAX_FILTER_DEPTH, depth_exceeds
-from .near import near_condition
+from .near import near_condition, refuse_inside_point
 from .patterns import like_condition, regexp_condition
 from .values import (
     _SEQUENCES,
@@ -270,6 +270,8 @@ class _Translator:
                     )
         _refuse_field_name(meta, key, path)
         found = _target(meta, key)
+        if "." in key:
+            refuse_inside_point(meta, key, path)
         if found is None:
             if not self.passthrough:
                 raise InvalidFilterError(
