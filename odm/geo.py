@@ -21,11 +21,20 @@ from pydantic import Field, model_validator
 
 from .drivers import Collection, Document, Session
 from .drivers.interface import ReadOptions, SortSpec
-from .errors import ODMError
+from .errors import InvalidFilterError, ODMError
 from .filters.near import Near, point_fields, split_near
 from .models import Model
 
-__all__ = ["MOCK_LIMIT", "GeoPoint", "NearReads", "Reads", "geojson", "near_pipeline", "reads"]
+__all__ = [
+    "MOCK_LIMIT",
+    "GeoPoint",
+    "NearReads",
+    "Reads",
+    "geojson",
+    "near_pipeline",
+    "reads",
+    "refuse_near",
+]
 
 #: Why ``near`` fails on mongomock (the message of its ``ODMError``).
 MOCK_LIMIT = (
@@ -228,3 +237,14 @@ def reads(collection: Collection, where: Mapping[str, Any]) -> Reads:
     if collection.database.kind == "mongomock":
         raise ODMError(MOCK_LIMIT)
     return NearReads(collection, near)
+
+
+def refuse_near(where: Mapping[str, Any]) -> None:
+    """``InvalidFilterError`` for a write's where holding ``near``: nearness orders the
+    results of a read; MongoDB refuses it in updates and deletes."""
+    if where and split_near(where) is not None:
+        raise InvalidFilterError(
+            "where",
+            "near orders the results of a read (find, find_one, find_by_id, iterate, "
+            "count); a write's where cannot take it",
+        )

@@ -176,7 +176,8 @@ class Model(BaseModel):
 
     def to_json(self, *, include_hidden: bool = False) -> dict[str, Any]:
         """The instance as a JSON-ready dict (LoopBack's ``toJSON``): hidden properties
-        left out unless asked for, datetimes as ISO strings, ids and UUIDs as strings."""
+        left out unless asked for, datetimes as ISO strings, ids and UUIDs as strings.
+        Properties a projection (``fields``) left out are omitted, as in ``model_dump()``."""
         if not include_hidden:
             return self.model_dump(mode="json")
         return {name: _json(value) for name, value in _items(self)}

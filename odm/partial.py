@@ -18,7 +18,7 @@ A partial instance cannot be saved whole: :func:`refuse_partial` raises
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -28,9 +28,15 @@ from .errors import ErrorDetail, ValidationError
 from .hidden import path_is_hidden
 from .metadata import ID_FIELD, ModelMeta, PropertyMeta, meta_of
 from .properties import loading
-from .types import TypeInfo
 
-__all__ = ["decode_partial", "is_partial", "missing_properties", "refuse_partial", "update_data"]
+__all__ = [
+    "decode_partial",
+    "decode_partial_many",
+    "is_partial",
+    "missing_properties",
+    "refuse_partial",
+    "update_data",
+]
 
 T = TypeVar("T", bound=BaseModel)
 #: field name -> None (the whole value) or the selection below it
@@ -61,77 +67,128 @@ def decode_partial(cls: type[T], doc: Mapping[str, Any], projection: Mapping[str
     """A stored document read with ``projection`` (``{field path: 1}`` or ``{field
     path: 0}``) as a validated instance of ``cls`` holding only the projected
     properties (the id always)."""
-    tree, include = _selection(projection)
+    return decode_partial_many(cls, [doc], projection)[0]
+
+
+def decode_partial_many(
+    cls: type[T], docs: Iterable[Mapping[str, Any]], projection: Mapping[str, Any]
+) -> list[T]:
+    """:func:`decode_partial` of several documents read with one projection."""
+    plan = _plan_of(cls, projection)
     token = loading.set(True)
     try:
-        return _build(cls, doc, tree, include, top=True)
+        return [plan.build(doc) for doc in docs]
     finally:
         loading.reset(token)
 
 
-def _build(cls: type[T], doc: Mapping[str, Any], tree: Selection, include: bool, top: bool) -> T:
-    meta = meta_of(cls)
-    if meta is None:
-        return cls.model_validate(doc)
-    values: dict[str, Any] = {}
-    for prop in meta.properties.values():
-        field = prop.field_name
-        if top and prop.is_id:
-            below: Selection | None = None
-        elif include:
-            if field not in tree:
-                continue
-            below = tree[field]
-        else:
-            if field in tree and tree[field] is None:
-                continue
-            below = tree.get(field)
-        stored_field = ID_FIELD if top and prop.is_id else field
-        if stored_field not in doc:
-            default = prop.rewritten.get_default(call_default_factory=True, validated_data={})
-            if default is not PydanticUndefined:
-                values[prop.name] = default
-            continue
-        stored = doc[stored_field]
-        values[prop.name] = _value(prop, stored, below, include)
-    instance = cls.model_construct(_fields_set=set(values), **values)
-    for name in cls.__pydantic_fields__:
-        if name not in values:
-            instance.__dict__.pop(name, None)
-    if meta.strict is False:
-        extra = {k: v for k, v in doc.items() if k not in meta.by_field and k != ID_FIELD}
-        object.__setattr__(instance, "__pydantic_extra__", extra)
-    return instance
+_PLANS: dict[tuple[type, tuple[tuple[str, Any], ...]], _Plan] = {}
+_MAX_PLANS = 512
 
 
-def _value(prop: PropertyMeta, stored: Any, below: Selection | None, include: bool) -> Any:
-    if stored is None:
-        return None
-    if below:
-        nested = _nested(prop.type, stored, below, include)
-        if nested is not _WHOLE:
-            return nested
-    return prop.adapter.validate_python(stored, by_alias=True, by_name=False, extra="ignore")
+def _plan_of(cls: type[BaseModel], projection: Mapping[str, Any]) -> _Plan:
+    key = (cls, tuple(projection.items()))
+    plan = _PLANS.get(key)
+    if plan is None:
+        if len(_PLANS) >= _MAX_PLANS:  # projections come from callers: keep it bounded
+            _PLANS.clear()
+        tree, include = _selection(projection)
+        plan = _PLANS[key] = _Plan(cls, tree, include, top=True)
+    return plan
 
 
 _WHOLE: Any = object()
+_NEW = object.__new__
+_SLOTS = BaseModel.__dict__
+_SET_DICT = _SLOTS["__dict__"].__set__
+_SET_FIELDS = _SLOTS["__pydantic_fields_set__"].__set__
+_SET_EXTRA = _SLOTS["__pydantic_extra__"].__set__
+_SET_PRIVATE = _SLOTS["__pydantic_private__"].__set__
 
 
-def _nested(info: TypeInfo, stored: Any, below: Selection, include: bool) -> Any:
-    """An embedded model (or list of them) read in part; ``_WHOLE`` for other types,
-    validated whole (a dict or ``Any`` value holds what the projection kept)."""
-    if info.kind == "model" and info.model is not None and isinstance(stored, Mapping):
-        return _build(info.model, stored, below, include, top=False)
-    if info.kind == "list" and info.item is not None and isinstance(stored, list):
+class _Plan:
+    """How one model class is read under one selection: per held property its stored
+    field, its validator and, for an embedded model read in part, the nested plan."""
+
+    def __init__(self, cls: type[BaseModel], tree: Selection, include: bool, top: bool) -> None:
+        self.cls = cls
+        meta = meta_of(cls)
+        self.meta = meta
+        self.rows: list[tuple[str, str, PropertyMeta, Callable[[Any], Any]]] = []
+        if meta is None:
+            return
+        self.plain = not (cls.__pydantic_post_init__ or cls.__private_attributes__)
+        for prop in meta.properties.values():
+            field = prop.field_name
+            if top and prop.is_id:
+                below: Selection | None = None
+            elif include:
+                if field not in tree:
+                    continue
+                below = tree[field]
+            else:
+                if field in tree and tree[field] is None:
+                    continue
+                below = tree.get(field)
+            stored = ID_FIELD if top and prop.is_id else field
+            self.rows.append((prop.name, stored, prop, self._reader(prop, below, include)))
+
+    @staticmethod
+    def _reader(prop: PropertyMeta, below: Selection | None, include: bool) -> Callable[[Any], Any]:
+        validate = prop.adapter.validator.validate_python
+
+        def whole(value: Any) -> Any:
+            return validate(value, by_alias=True, by_name=False, extra="ignore")
+
+        if not below:
+            return whole
+        info = prop.type
+        if info.kind == "model" and info.model is not None:
+            nested = _Plan(info.model, below, include, top=False)
+            return lambda value: nested.build(value) if isinstance(value, Mapping) else whole(value)
         item = info.item
-        if item.kind == "model" and item.model is not None:
-            model_cls = item.model
-            items = [
-                None if v is None else _build(model_cls, v, below, include, top=False)
-                for v in stored
-            ]
-            return (info.container or list)(items)
-    return _WHOLE
+        if info.kind == "list" and item is not None and item.kind == "model" and item.model:
+            each = _Plan(item.model, below, include, top=False)
+            container = info.container or list
+
+            def items(value: Any) -> Any:
+                if not isinstance(value, list):
+                    return whole(value)
+                return container([None if v is None else each.build(v) for v in value])
+
+            return items
+        return whole  # a dict or ``Any`` value holds what the projection kept
+
+    def build(self, doc: Mapping[str, Any]) -> Any:
+        cls, meta = self.cls, self.meta
+        if meta is None:
+            return cls.model_validate(doc)
+        values: dict[str, Any] = {}
+        for name, stored, prop, read in self.rows:
+            if stored in doc:
+                value = doc[stored]
+                values[name] = None if value is None else read(value)
+                continue
+            default = prop.rewritten.get_default(call_default_factory=True, validated_data={})
+            if default is not PydanticUndefined:
+                values[name] = default
+        extra: dict[str, Any] | None = None
+        if meta.strict is False:
+            extra = {k: v for k, v in doc.items() if k not in meta.by_field and k != ID_FIELD}
+        if self.plain:
+            instance = _NEW(cls)
+            _SET_DICT(instance, values)
+            _SET_FIELDS(instance, set(values))
+            _SET_EXTRA(instance, extra)
+            _SET_PRIVATE(instance, None)
+            return instance
+        instance = cls.model_construct(_fields_set=set(values), **values)
+        for name in cls.__pydantic_fields__:
+            if name not in values:
+                instance.__dict__.pop(name, None)
+        if extra is not None:
+            object.__setattr__(instance, "__pydantic_extra__", extra)
+        return instance
 
 
 # --- what a partial instance is -------------------------------------------------------

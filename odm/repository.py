@@ -28,7 +28,7 @@ from .errors import (
 from .filters import Filter as FilterDict
 from .filters import Query, sort_spec, translate_filter, translate_where
 from .filters import Where as WhereDict
-from .geo import Reads, reads
+from .geo import Reads, reads, refuse_near
 from .hidden import path_is_hidden
 from .ids import id_condition
 from .indexes import MigrationReport, automigrate_repository, migrate_repository
@@ -36,7 +36,7 @@ from .loopback_methods import LoopBackMethods
 from .metadata import ID_FIELD, ModelMeta, meta_of
 from .models import Entity
 from .operations import NO_HOOKS, HookPoints, Operation
-from .partial import decode_partial, refuse_partial, update_data
+from .partial import decode_partial, decode_partial_many, refuse_partial, update_data
 from .scoping import scope_values
 from .updates import UpdatePlan, translate_update, upsert_document
 from .validation import validate_create_document, validate_replace_document
@@ -211,6 +211,7 @@ class Repository(LoopBackMethods[E]):
         await self._access(operation)
         plan = self._update_plan(data)
         query = self._where(where)
+        refuse_near(query)  # near orders reads; a write cannot take it
         update = await self._saving_changes(operation, plan)
         matched = await self._collection.update_many(plan.guard(query), update, session=session)
         await self._saved(operation)
@@ -268,6 +269,7 @@ class Repository(LoopBackMethods[E]):
         await self._access(operation)
         plan = self._update_plan(data)
         query = self._where(where)
+        refuse_near(query)  # near orders reads; a write cannot take it
         sort = self._order(order)
         update = await self._saving_changes(operation, plan, upsert=upsert)
         doc = await self._collection.find_one_and_update(
@@ -293,6 +295,7 @@ class Repository(LoopBackMethods[E]):
         operation = Operation("delete_all", self, session, where=where)
         await self._access(operation)
         query = self._where(where)
+        refuse_near(query)  # near orders reads; a write cannot take it
         await self._deleting(operation)
         deleted = await self._collection.delete_many(query, session=session)
         await self._deleted(operation)
@@ -491,7 +494,7 @@ class Repository(LoopBackMethods[E]):
             for doc in docs:
                 await self._hooks.loaded(operation, doc)
         if partial:
-            return [decode_partial(self.entity_class, doc, partial) for doc in docs]
+            return decode_partial_many(self.entity_class, docs, partial)
         if not self.validate_on_load:
             return decode_many(self.entity_class, docs, trusted=True)
         return decode_many(self.entity_class, docs)

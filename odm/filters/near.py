@@ -174,6 +174,7 @@ def near_condition(target: _Target, value: Mapping[str, Any], path: str) -> dict
         raise InvalidFilterError(
             _join(path, "near"), f"{target.label}: near works on a GeoPoint property only"
         )
+    _refuse_nested(path)
     lng, lat = _point(value["near"], _join(path, "near"))
     unit = value.get("unit", "meters")
     spec: dict[str, Any] = {"$geometry": {"type": "Point", "coordinates": [lng, lat]}}
@@ -208,9 +209,11 @@ def _is_near(condition: Any) -> bool:
 def split_near(where: Mapping[str, Any]) -> Near | None:
     """The ``near`` of a translated where and the rest of it (None when it has none).
 
-    ``InvalidFilterError`` for a ``near`` under ``or``/``nor``/``not`` or two of them:
-    nearness orders the whole result, so it cannot be one alternative of a condition.
+    ``InvalidFilterError`` for two of them (the translator refuses one under ``or`` or
+    ``nor``); only the top level and top-level ``$and`` lists are looked at.
     """
+    if not _has_near(where):
+        return None
     found: list[tuple[str, Mapping[str, Any]]] = []
     rest = _take(where, found)
     if not found:
@@ -227,6 +230,16 @@ def split_near(where: Mapping[str, Any]) -> Near | None:
     )
 
 
+def _has_near(where: Mapping[str, Any]) -> bool:
+    for key, condition in where.items():
+        if key == "$and" and isinstance(condition, list):
+            if any(_has_near(item) for item in condition):
+                return True
+        elif type(condition) is dict and _NEAR in condition:
+            return True
+    return False
+
+
 def _take(where: Mapping[str, Any], found: list[tuple[str, Mapping[str, Any]]]) -> dict[str, Any]:
     rest: dict[str, Any] = {}
     for key, condition in where.items():
@@ -237,17 +250,23 @@ def _take(where: Mapping[str, Any], found: list[tuple[str, Mapping[str, Any]]]) 
         elif _is_near(condition):
             found.append((key, condition[_NEAR]))
         else:
-            if _holds_near(condition):
-                raise InvalidFilterError(
-                    "where", "near must be a top-level condition (not inside or, nor or not)"
-                )
             rest[key] = condition
     return rest
 
 
-def _holds_near(value: Any) -> bool:
-    if isinstance(value, Mapping):
-        return _is_near(value) or any(_holds_near(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_holds_near(v) for v in value)
-    return False
+_AND = frozenset(["and", "$and"])
+
+
+def _refuse_nested(path: str) -> None:
+    """Refuse a ``near`` whose path (``where.or.0.loc``) is not the where's top level or
+    a top-level ``and``: nearness orders the whole result, so it cannot be one
+    alternative of an ``or``/``nor``."""
+    parts = path.split(".")
+    start = 2 if parts[:2] == ["scope", "where"] else 1
+    position = start
+    while position + 1 < len(parts) and parts[position] in _AND and parts[position + 1].isdigit():
+        position += 2
+    if any(part in ("or", "nor", "$or", "$nor", "and", "$and") for part in parts[position:-1]):
+        raise InvalidFilterError(
+            path, "near must be a top-level condition of the where (or of a top-level and)"
+        )

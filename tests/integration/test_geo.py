@@ -163,7 +163,7 @@ async def test_bad_near_filters_are_refused(odm_db: Any) -> None:
         ({"loc": {"near": EIFFEL, "unit": "parsecs"}}, "where.loc.unit"),
         ({"loc": {"near": EIFFEL, "gt": 1}}, "where.loc.gt"),
         ({"name": {"near": EIFFEL}}, "where.name.near"),
-        ({"or": [{"loc": {"near": EIFFEL}}, {"name": "x"}]}, "where"),
+        ({"or": [{"loc": {"near": EIFFEL}}, {"name": "x"}]}, "where.or.0.loc"),
         ({"secret": {"near": EIFFEL}}, "where.secret"),
     ]
     for where, path in bad:
@@ -171,3 +171,17 @@ async def test_bad_near_filters_are_refused(odm_db: Any) -> None:
             await repo.find({"where": where})
         assert caught.value.path == path, where
         assert "secret" not in caught.value.reason
+
+
+async def test_writes_refuse_near_and_change_nothing(odm_db: Any) -> None:
+    repo = Repository(Place, odm_db)
+    await repo.create({"name": "eiffel", "loc": EIFFEL})
+    where = {"loc": {"near": EIFFEL}}
+    for write in (
+        repo.update_all({"name": "x"}, where),
+        repo.delete_all(where),
+        repo.find_one_and_update(where, {"name": "x"}),
+    ):
+        with pytest.raises(InvalidFilterError, match="near orders the results of a read"):
+            await write
+    assert [p.name for p in await repo.find()] == ["eiffel"]

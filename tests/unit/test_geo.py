@@ -163,9 +163,16 @@ def test_split_near_and_the_pipeline() -> None:
     two = translate_where(meta, {"and": [{"loc": {"near": "1,2"}}, {"loc": {"near": "1,2"}}]})
     with pytest.raises(InvalidFilterError, match="once"):
         split_near(two)
-    inside_or = translate_where(meta, {"or": [{"loc": {"near": "1,2"}}, {"kind": "b"}]})
-    with pytest.raises(InvalidFilterError, match="top-level"):
-        split_near(inside_or)
+    for nested in (
+        {"or": [{"loc": {"near": "1,2"}}, {"kind": "b"}]},
+        {"and": [{"nor": [{"loc": {"near": "1,2"}}]}]},
+        {"and": [{"kind": "b"}, {"or": [{"and": [{"loc": {"near": "1,2"}}]}]}]},
+    ):
+        with pytest.raises(InvalidFilterError, match="top-level"):
+            translate_where(meta, nested)
+    deep = translate_where(meta, {"and": [{"and": [{"loc": {"near": "1,2"}}]}, {"kind": "b"}]})
+    found = split_near(deep)
+    assert found is not None and found.rest == {"$and": [{"kind": "b"}]}
 
 
 def test_a_path_below_a_point_is_refused() -> None:
