@@ -6,11 +6,13 @@ adds collection-backed behaviour; ``connect`` opens a database. See README.md.
 
 __version__ = "0.1.0"
 
+from .changes import ChangeEvent
 from .connection import connect
 from .definition_export import model_definition
 from .definitions import define_model
 from .discovery import discover_model
 from .errors import (
+    ConflictError,
     DuplicateKeyError,
     EntityNotFoundError,
     InvalidFilterError,
@@ -25,8 +27,11 @@ from .models import Entity, Model, model
 from .properties import prop
 from .repository import Repository
 from .schema import get_json_schema
+from .transactions import run_in_transaction, transaction
 
 __all__ = [
+    "ChangeEvent",
+    "ConflictError",
     "DuplicateKeyError",
     "Entity",
     "EntityNotFoundError",
@@ -46,4 +51,6 @@ __all__ = [
     "model",
     "model_definition",
     "prop",
+    "run_in_transaction",
+    "transaction",
 ]

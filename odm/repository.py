@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from .changes import ChangeStreams
 from .codec import decode, decode_many, decode_trusted
 from .drivers import Collection, Database, Document, DriverDatabase, Session, adapt
 from .drivers.concerns import collection_options
@@ -38,8 +39,10 @@ from .models import Entity
 from .operations import NO_HOOKS, HookPoints, Operation
 from .partial import decode_partial, decode_partial_many, refuse_partial, update_data
 from .scoping import scope_values
+from .transactions import transaction
 from .updates import UpdatePlan, translate_update, upsert_document
 from .validation import validate_create_document, validate_replace_document
+from .versioning import copy_stamps, replace_checked, update_stamped
 
 __all__ = ["Repository"]
 
@@ -67,7 +70,7 @@ class _ErrorNames:
         return path_is_hidden(self.meta, property_path)
 
 
-class Repository(LoopBackMethods[E]):
+class Repository(LoopBackMethods[E], ChangeStreams[E]):
     """The async repository of ``entity_class`` on a database ``db``.
 
     ``db`` is a database of ``pymongo.AsyncMongoClient``, motor's ``AsyncIOMotorClient``
@@ -147,10 +150,11 @@ class Repository(LoopBackMethods[E]):
 
     def transaction(self) -> AbstractAsyncContextManager[Session]:
         """``async with repo.transaction() as session:`` a session in a transaction,
-        committed on success, aborted on an exception; pass ``session=`` to the calls.
-        However the commit ends (even with an unknown result), the session is ended so
-        that no transaction stays open on the server."""
-        return self._db.transaction()
+        committed on success, aborted on an exception. Every repository on the same
+        client joins it without ``session=`` (``odm.transaction``); nested, it joins the
+        outer one. However the commit ends (even with an unknown result), the session is
+        ended so that no transaction stays open on the server."""
+        return transaction(self._db)
 
     # --- writes ---------------------------------------------------------------------
 
@@ -201,7 +205,7 @@ class Repository(LoopBackMethods[E]):
     async def update(self, entity: E, *, session: Session | None = None) -> None:
         """``update_by_id(entity.id, entity's data)``."""
         data = update_data(self.meta, entity)  # a partial instance's held properties only
-        await self.update_by_id(entity.get_id(), data, session=session)
+        await update_stamped(self, entity, data, session=session)  # the entity gets the stamps
 
     async def update_all(
         self, data: Mapping[str, Any], where: Where | None = None, *, session: Session | None = None
@@ -245,7 +249,7 @@ class Repository(LoopBackMethods[E]):
         query = self._id_where(id)
         entity, doc = await self._saving(operation, validated, target_id=id)
         doc.pop(ID_FIELD, None)  # replace_one keeps the stored _id
-        matched = await self._collection.replace_one(query, doc, session=session)
+        matched = await replace_checked(self, id, query, entity, doc, session=session)
         if not matched:
             raise EntityNotFoundError(self.meta.name, id)
         if isinstance(data, self.entity_class) and data is not entity:
@@ -635,3 +639,4 @@ class Repository(LoopBackMethods[E]):
             entity.__pydantic_fields_set__.add(id_prop.name)
         if isinstance(data, self.entity_class) and data is not entity:
             data.__dict__[id_prop.name] = entity.__dict__[id_prop.name]
+            copy_stamps(self.meta, entity, data)
