@@ -20,6 +20,7 @@ from .errors import (
     ODMError,
     ValidationError,
 )
+from .geo import GeoPoint
 from .indexes import migrate
 from .inference import build_model_from_instance
 from .models import Entity, Model, model
@@ -35,6 +36,7 @@ __all__ = [
     "DuplicateKeyError",
     "Entity",
     "EntityNotFoundError",
+    "GeoPoint",
     "InvalidFilterError",
     "Model",
     "ModelDefinitionError",

@@ -197,6 +197,9 @@ class _Exporter:
         if info.kind == "any":
             return "any", None
         if info.kind == "model" and info.model is not None:
+            builtin = getattr(info.model, "__odm_loopback_type__", None)
+            if builtin is not None:  # odm.GeoPoint: LoopBack's own GeoPoint type
+                return builtin, None
             name = _model_name(info.model)
             known = self.models.get(name)
             if known is not None and known is not info.model:

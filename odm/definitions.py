@@ -50,6 +50,7 @@ from pydantic_core import PydanticUndefined, to_json
 
 from .definition_export import DECIMAL_DATA_TYPE, INDEX_OPTIONS, model_definition
 from .errors import ModelDefinitionError
+from .geo import GeoPoint
 from .models import Entity, Model, model
 from .properties import DEFAULT_FNS, prop
 from .relations.definitions import complete_waiting, relation_fields, remember_models
@@ -87,6 +88,7 @@ TYPE_NAMES: dict[str, Any] = {
     "objectid": ObjectId,
     "uuid": uuid.UUID,
     "buffer": bytes,
+    "geopoint": GeoPoint,
 }
 
 _PROPERTY_KEYS = frozenset(
@@ -424,7 +426,7 @@ def _resolve_type(
         return found
     raise ModelDefinitionError(
         f"{where}: unknown type {type_spec!r}; use one of string, number, integer, boolean, "
-        "date, DateString, object, any, ObjectId, uuid, buffer, [type], or the name of a "
+        "date, DateString, object, any, ObjectId, uuid, buffer, GeoPoint, [type], or the name of a "
         "model defined earlier (or given in models=)"
     )
 

@@ -74,9 +74,11 @@ class _Steps(Protocol[E]):
     async def _saved(
         self, operation: Operation, *, is_new_instance: bool | None = None
     ) -> None: ...
-    async def _loaded(self, operation: Operation, doc: Document, *, partial: bool = False) -> E: ...
+    async def _loaded(
+        self, operation: Operation, doc: Document, *, partial: Mapping[str, Any] | None = None
+    ) -> E: ...
     async def _loaded_all(
-        self, operation: Operation, docs: list[Document], *, partial: bool
+        self, operation: Operation, docs: list[Document], *, partial: Mapping[str, Any] | None
     ) -> list[E]: ...
     def _upsert_document(self, operation: Operation, plan: UpdatePlan) -> Document: ...
     def _validate_create(self, data: Mapping[str, Any] | E) -> Validated[E]: ...
@@ -266,7 +268,7 @@ class LoopBackMethods(Generic[E]):
         query = repo._query({**given, "where": {"and": [id_where, where]} if where else id_where})
         projection = query.projection
         docs = await repo._collection.find_all(query.where, projection=projection, session=session)
-        entities = await repo._loaded_all(operation, docs, partial=projection is not None)
+        entities = await repo._loaded_all(operation, docs, partial=projection)
         placed = sorted(
             entities, key=lambda entity: wanted.get(coerce_id(repo.meta, entity.get_id()), 0)
         )

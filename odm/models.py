@@ -165,6 +165,15 @@ class Model(BaseModel):
             if name not in hidden and not (value is None and name in relations):
                 yield name, value
 
+    if not TYPE_CHECKING:
+
+        def __getattr__(self, name: str) -> Any:
+            # only reached when normal lookup fails: a property a projection left out
+            # (``fields``) is unset on the instance and reads as None (``odm.partial``)
+            if name in type(self).__pydantic_fields__:
+                return None
+            return super().__getattr__(name)
+
     def to_dict(self, *, include_hidden: bool = False) -> dict[str, Any]:
         """The instance as a dict of Python values by property name.
 
@@ -176,7 +185,8 @@ class Model(BaseModel):
 
     def to_json(self, *, include_hidden: bool = False) -> dict[str, Any]:
         """The instance as a JSON-ready dict (LoopBack's ``toJSON``): hidden properties
-        left out unless asked for, datetimes as ISO strings, ids and UUIDs as strings."""
+        left out unless asked for, datetimes as ISO strings, ids and UUIDs as strings.
+        Properties a projection (``fields``) left out are omitted, as in ``model_dump()``."""
         if not include_hidden:
             return self.model_dump(mode="json")
         return {name: _json(value) for name, value in _items(self)}
@@ -203,7 +213,8 @@ class Model(BaseModel):
 
 
 def _items(instance: BaseModel) -> list[tuple[str, Any]]:
-    items = [(name, getattr(instance, name)) for name in type(instance).model_fields]
+    values = instance.__dict__  # a property a projection left out is not there
+    items = [(name, values[name]) for name in type(instance).model_fields if name in values]
     relations = type(instance).odm_meta().relations if isinstance(instance, Model) else {}
     if relations:  # a navigational property not included is omitted
         items = [

@@ -29,13 +29,15 @@ from .errors import (
 from .filters import Filter as FilterDict
 from .filters import Query, sort_spec, translate_filter, translate_where
 from .filters import Where as WhereDict
-from .hidden import path_is_hidden
+from .geo import Reads, reads, refuse_near
+from .hidden import ErrorNames
 from .ids import id_condition
 from .indexes import MigrationReport, automigrate_repository, migrate_repository
 from .loopback_methods import LoopBackMethods
 from .metadata import ID_FIELD, ModelMeta, meta_of
 from .models import Entity
 from .operations import NO_HOOKS, HookPoints, Operation
+from .partial import decode_partial, decode_partial_many, refuse_partial, update_data
 from .relations.methods import RelationMethods
 from .scoping import scope_values
 from .transactions import transaction
@@ -49,22 +51,9 @@ E = TypeVar("E", bound=Entity)
 Filter = FilterDict | Mapping[str, Any]
 Where = WhereDict | Mapping[str, Any]
 _NO_ID: Any = object()
+#: the projection of a read (None: whole documents)
+Projection = Mapping[str, Any] | None
 Validated = tuple[E, Document]
-
-
-class _ErrorNames:
-    """How the driver seam names a model's properties in its errors: property paths for
-    stored field paths, and hidden properties' values kept out (errors end up in logs)."""
-
-    def __init__(self, meta: ModelMeta) -> None:
-        self.meta = meta
-        self.name = meta.name
-
-    def property_path(self, field_path: str) -> str:
-        return self.meta.property_path(field_path)
-
-    def hides(self, property_path: str) -> bool:
-        return path_is_hidden(self.meta, property_path)
 
 
 class Repository(LoopBackMethods[E], RelationMethods[E], ChangeStreams[E]):
@@ -118,7 +107,7 @@ class Repository(LoopBackMethods[E], RelationMethods[E], ChangeStreams[E]):
             write_concern=write_concern, read_concern=read_concern, read_preference=read_preference
         )
         self._collection: Collection = self._db.collection(
-            meta.collection, names=_ErrorNames(meta), options=self.collection_options or None
+            meta.collection, names=ErrorNames(meta), options=self.collection_options or None
         )
         self._hooks: HookPoints = NO_HOOKS
         self._set_scope(meta.settings.scope)
@@ -203,14 +192,7 @@ class Repository(LoopBackMethods[E], RelationMethods[E], ChangeStreams[E]):
 
     async def update(self, entity: E, *, session: Session | None = None) -> None:
         """``update_by_id(entity.id, entity's data)``."""
-        assert self.meta.id is not None
-        data = {
-            name: value
-            for name, value in entity.__dict__.items()
-            if name != self.meta.id.name and name in self.meta.properties
-        }
-        if entity.__pydantic_extra__:
-            data.update(entity.__pydantic_extra__)
+        data = update_data(self.meta, entity)  # a partial instance's held properties only
         await update_stamped(self, entity, data, session=session)  # the entity gets the stamps
 
     async def update_all(
@@ -221,6 +203,7 @@ class Repository(LoopBackMethods[E], RelationMethods[E], ChangeStreams[E]):
         await self._access(operation)
         plan = self._update_plan(data)
         query = self._where(where)
+        refuse_near(query)  # near orders reads; a write cannot take it
         update = await self._saving_changes(operation, plan)
         matched = await self._collection.update_many(plan.guard(query), update, session=session)
         await self._saved(operation)
@@ -278,6 +261,7 @@ class Repository(LoopBackMethods[E], RelationMethods[E], ChangeStreams[E]):
         await self._access(operation)
         plan = self._update_plan(data)
         query = self._where(where)
+        refuse_near(query)  # near orders reads; a write cannot take it
         sort = self._order(order)
         update = await self._saving_changes(operation, plan, upsert=upsert)
         doc = await self._collection.find_one_and_update(
@@ -303,6 +287,7 @@ class Repository(LoopBackMethods[E], RelationMethods[E], ChangeStreams[E]):
         operation = Operation("delete_all", self, session, where=where)
         await self._access(operation)
         query = self._where(where)
+        refuse_near(query)  # near orders reads; a write cannot take it
         await self._deleting(operation)
         deleted = await self._collection.delete_many(query, session=session)
         await self._deleted(operation)
@@ -328,7 +313,7 @@ class Repository(LoopBackMethods[E], RelationMethods[E], ChangeStreams[E]):
         operation = Operation("find", self, session, query=filter)
         await self._access(operation)
         query = self._query(self._include_keys(operation.query))
-        docs = await self._collection.find_all(
+        docs = await self._reads(query.where).find_all(
             query.where,
             projection=query.projection,
             sort=query.sort,
@@ -336,7 +321,7 @@ class Repository(LoopBackMethods[E], RelationMethods[E], ChangeStreams[E]):
             limit=query.limit or 0,
             session=session,
         )
-        entities = await self._loaded_all(operation, docs, partial=query.projection is not None)
+        entities = await self._loaded_all(operation, docs, partial=query.projection)
         return await self._include(operation.query, entities, session)
 
     async def find_one(
@@ -346,7 +331,7 @@ class Repository(LoopBackMethods[E], RelationMethods[E], ChangeStreams[E]):
         operation = Operation("find_one", self, session, query=filter)
         await self._access(operation)
         query = self._query(self._include_keys(operation.query))
-        doc = await self._collection.find_one(
+        doc = await self._reads(query.where).find_one(
             query.where,
             projection=query.projection,
             sort=query.sort,
@@ -355,7 +340,7 @@ class Repository(LoopBackMethods[E], RelationMethods[E], ChangeStreams[E]):
         )
         if doc is None:
             return None
-        entity = await self._loaded(operation, doc, partial=query.projection is not None)
+        entity = await self._loaded(operation, doc, partial=query.projection)
         return (await self._include(operation.query, [entity], session))[0]
 
     async def find_by_id(
@@ -365,12 +350,12 @@ class Repository(LoopBackMethods[E], RelationMethods[E], ChangeStreams[E]):
         operation = Operation("find_by_id", self, session, id=id, query=filter)
         await self._access(operation)
         query = self._query(self._include_keys(operation.query), id=id)
-        doc = await self._collection.find_one(
+        doc = await self._reads(query.where).find_one(
             query.where, projection=query.projection, session=session
         )
         if doc is None:
             raise EntityNotFoundError(self.meta.name, id)
-        entity = await self._loaded(operation, doc, partial=query.projection is not None)
+        entity = await self._loaded(operation, doc, partial=query.projection)
         return (await self._include(operation.query, [entity], session))[0]
 
     async def iterate(
@@ -389,7 +374,7 @@ class Repository(LoopBackMethods[E], RelationMethods[E], ChangeStreams[E]):
             async for entity in self._iterate_including(operation, query, batch_size, session):
                 yield entity
             return
-        partial = query.projection is not None
+        partial = query.projection
         hooks, observed = self._hooks, self._hooks.active
         async for doc in self._cursor(query, batch_size=batch_size, session=session):
             if observed:
@@ -401,7 +386,7 @@ class Repository(LoopBackMethods[E], RelationMethods[E], ChangeStreams[E]):
         operation = Operation("count", self, session, where=where)
         await self._access(operation)
         query = self._where(where)
-        return await self._collection.count(query, session=session)
+        return await self._reads(query).count(query, session=session)
 
     async def exists(self, id: Any, *, session: Session | None = None) -> bool:
         """True when an entity with this id exists (in scope)."""
@@ -494,18 +479,22 @@ class Repository(LoopBackMethods[E], RelationMethods[E], ChangeStreams[E]):
         if self._hooks.active:
             await self._hooks.after_delete(operation)
 
-    async def _loaded(self, operation: Operation, doc: Document, *, partial: bool = False) -> E:
+    async def _loaded(
+        self, operation: Operation, doc: Document, *, partial: Projection = None
+    ) -> E:
         if self._hooks.active:
             await self._hooks.loaded(operation, doc)
         return self._load(doc, partial=partial)
 
     async def _loaded_all(
-        self, operation: Operation, docs: list[Document], *, partial: bool
+        self, operation: Operation, docs: list[Document], *, partial: Projection
     ) -> list[E]:
         if self._hooks.active:
             for doc in docs:
                 await self._hooks.loaded(operation, doc)
-        if partial or not self.validate_on_load:
+        if partial:
+            return decode_partial_many(self.entity_class, docs, partial)
+        if not self.validate_on_load:
             return decode_many(self.entity_class, docs, trusted=True)
         return decode_many(self.entity_class, docs)
 
@@ -523,9 +512,11 @@ class Repository(LoopBackMethods[E], RelationMethods[E], ChangeStreams[E]):
         )
 
     def _validate_create(self, data: Mapping[str, Any] | E) -> Validated[E]:
+        refuse_partial(self.meta, data)
         return validate_create_document(self.entity_class, data, scope_values=self._scope_values)
 
     def _validate_replace(self, data: Mapping[str, Any] | E, *, target_id: Any) -> Validated[E]:
+        refuse_partial(self.meta, data)
         return validate_replace_document(
             self.entity_class, data, target_id=target_id, scope_values=self._scope_values
         )
@@ -613,7 +604,7 @@ class Repository(LoopBackMethods[E], RelationMethods[E], ChangeStreams[E]):
     def _cursor(
         self, query: Query, *, batch_size: int | None = None, session: Session | None = None
     ) -> AsyncIterator[Document]:
-        return self._collection.find(
+        return self._reads(query.where).find(
             query.where,
             projection=query.projection,
             sort=query.sort,
@@ -623,8 +614,14 @@ class Repository(LoopBackMethods[E], RelationMethods[E], ChangeStreams[E]):
             session=session,
         )
 
-    def _load(self, doc: Mapping[str, Any], *, partial: bool = False) -> E:
-        if partial or not self.validate_on_load:
+    def _reads(self, where: Mapping[str, Any]) -> Reads:
+        """The collection's reads, or for a where with ``near`` its nearest-first ones."""
+        return reads(self._collection, where)
+
+    def _load(self, doc: Mapping[str, Any], *, partial: Projection = None) -> E:
+        if partial:
+            return decode_partial(self.entity_class, doc, partial)
+        if not self.validate_on_load:
             return decode_trusted(self.entity_class, doc)
         return decode(self.entity_class, doc)
 

@@ -296,6 +296,6 @@ async def _read_per_parent(
     ]
     groups = await target._collection.aggregate(pipeline, session=session)
     docs = [doc for group in groups for doc in group["docs"]]
-    entities = await target._loaded_all(operation, docs, partial=query.projection is not None)
+    entities = await target._loaded_all(operation, docs, partial=query.projection)
     await attach(target, scope, entities, session=session)
     return list(entities)

@@ -105,7 +105,7 @@ class RelationMethods(Generic[E]):
     ) -> AsyncIterator[E]:
         """``iterate`` with an include: the relations read per batch of the cursor."""
         repo: Any = self
-        partial = query.projection is not None
+        partial = query.projection
         batch: list[E] = []
         size = batch_size or _INCLUDE_BATCH
         async for doc in repo._cursor(query, batch_size=batch_size, session=session):
