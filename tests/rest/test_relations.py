@@ -20,7 +20,7 @@ async def test_include_through_the_filter_in_both_encodings(
     client: httpx.AsyncClient, seeded: list[Customer], related: list[Order]
 ) -> None:
     ada = seeded[0]
-    plain = await client.get(f"/customers?filter[include][0]=orders&filter[where][name]=Ada")
+    plain = await client.get("/customers?filter[include][0]=orders&filter[where][name]=Ada")
     [body] = plain.json()
     assert sorted(order["total"] for order in body["orders"]) == [10.0, 20.0, 30.0]
     assert all(set(order) >= {"id", "total", "version"} for order in body["orders"])
