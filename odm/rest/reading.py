@@ -4,7 +4,9 @@ before any repository call when malformed or when they set a hidden property).""
 
 from __future__ import annotations
 
+import inspect
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import Request
@@ -19,7 +21,11 @@ from ..rules import MAX_DATA_DEPTH
 from .errors import bad_body, body_not_object
 from .query import clamp_limit, decode_query
 
-__all__ = ["RequestReader", "RequestRefused", "canonical_filter"]
+__all__ = ["PrepareData", "RequestReader", "RequestRefused", "canonical_filter"]
+
+#: ``prepare_data(data, operation)`` of a router: a write's body (checked: a JSON object
+#: setting no hidden property) mapped before the repository validates it.
+PrepareData = Callable[[dict[str, Any], str], dict[str, Any] | Awaitable[dict[str, Any]]]
 
 
 class RequestRefused(Exception):
@@ -33,7 +39,10 @@ class RequestReader:
     """How the routes of one model read a request: its ``filter`` / ``where`` and its
     body (a JSON object that sets no hidden property)."""
 
-    def __init__(self, meta: ModelMeta, max_limit: int) -> None:
+    def __init__(
+        self, meta: ModelMeta, max_limit: int, prepare_data: PrepareData | None = None
+    ) -> None:
+        self.prepare_data = prepare_data
         self.meta = meta
         self.max_limit = max_limit
         self.holds_hidden = model_holds_hidden(meta)
@@ -66,6 +75,19 @@ class RequestReader:
         if self.holds_hidden:
             self._refuse_hidden(data)
         return data
+
+    async def data(self, request: Request, operation: str) -> dict[str, Any]:
+        """A write's body, through the router's ``prepare_data`` (which may set hidden
+        properties: the client's own were refused before)."""
+        data = await self.body(request)
+        if self.prepare_data is None:
+            return data
+        prepared = self.prepare_data(data, operation)
+        if inspect.isawaitable(prepared):
+            prepared = await prepared
+        if not isinstance(prepared, dict):
+            raise TypeError(f"prepare_data returned {type(prepared).__name__}, not a dict")
+        return prepared
 
     def _refuse_hidden(self, data: dict[str, Any]) -> None:
         """A client may not write a hidden property: refused as not a property of the
@@ -102,8 +124,9 @@ class RequestReader:
     async def with_stored_hidden(
         self, repo: Repository[Any], id: str, data: dict[str, Any]
     ) -> dict[str, Any]:
-        """A replace's data with the stored entity's hidden properties (a client can
-        neither read nor send them, so a ``PUT`` must not erase them)."""
+        """A replace's data with the stored entity's hidden properties it does not set
+        (a client can neither read nor send them, so a ``PUT`` must not erase them; only
+        the router's ``prepare_data`` can set one)."""
         if not self.top_hidden:
             return data
         stored = await repo.find_by_id(id)
@@ -112,7 +135,7 @@ class RequestReader:
             for name in self.top_hidden
             if name in stored.model_fields_set
         }
-        return {**data, **kept}
+        return {**kept, **data}
 
 
 def canonical_filter(filter: Any, path: str) -> dict[str, Any]:

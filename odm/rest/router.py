@@ -26,7 +26,7 @@ from ..models import Entity
 from ..repository import Repository
 from .errors import error_response, request_error_response
 from .openapi import Components
-from .reading import RequestReader, RequestRefused
+from .reading import PrepareData, RequestReader, RequestRefused
 from .relation_routes import add_relation_routes, routed_relations
 from .routedocs import RouteDocs
 
@@ -97,6 +97,7 @@ def crud_router(
     max_limit: int = 1000,
     max_include_depth: int | None = None,
     relations: Collection[str] | None = None,
+    prepare_data: PrepareData | None = None,
     controller: str | None = None,
     tags: Sequence[str | Enum] | None = None,
     dependencies: Sequence[DependsParam] | None = None,
@@ -151,6 +152,11 @@ def crud_router(
     maintains (timestamps, version); ``PATCH`` and ``PUT`` by id may carry the version
     read, and a stale one is a 409. ``PUT`` keeps the stored hidden properties (a client
     cannot send them back).
+
+    ``prepare_data(data, operation)`` (sync or async) maps the body of ``create``,
+    ``update_all``, ``update_by_id`` and ``replace_by_id`` after those checks and before
+    the repository validates it: the place to turn a client's ``password`` into a
+    hidden ``password_hash``, say (the result may set hidden properties).
     """
     meta = meta_of(model)
     if meta is None or not meta.is_entity or meta.id is None:
@@ -178,7 +184,7 @@ def crud_router(
         return rest_repository(given, model, max_include_depth=max_include_depth)
 
     Repo = Annotated[Repository[Any], Depends(for_rest)]
-    routes = RequestReader(meta, max_limit)
+    routes = RequestReader(meta, max_limit, prepare_data)
     docs = RouteDocs(meta, components)
 
     def add(
@@ -195,8 +201,7 @@ def crud_router(
             )
 
     async def create(request: Request, repo: Repo) -> Response:
-        data = await routes.body(request)
-        entity = await repo.create(data)
+        entity = await repo.create(await routes.data(request, "create"))
         return JSONResponse(entity.to_json())
 
     async def find(request: Request, repo: Repo) -> Response:
@@ -209,7 +214,7 @@ def crud_router(
 
     async def update_all(request: Request, repo: Repo) -> Response:
         where = routes.where(request)
-        data = await routes.body(request)
+        data = await routes.data(request, "update_all")
         return JSONResponse({"count": await repo.update_all(data, where)})
 
     async def find_by_id(id: str, request: Request, repo: Repo) -> Response:
@@ -218,11 +223,11 @@ def crud_router(
         return JSONResponse(entity.to_json())
 
     async def update_by_id(id: str, request: Request, repo: Repo) -> Response:
-        await repo.update_by_id(id, await routes.body(request))
+        await repo.update_by_id(id, await routes.data(request, "update_by_id"))
         return Response(status_code=204)
 
     async def replace_by_id(id: str, request: Request, repo: Repo) -> Response:
-        data = await routes.body(request)
+        data = await routes.data(request, "replace_by_id")
         await repo.replace_by_id(id, await routes.with_stored_hidden(repo, id, data))
         return Response(status_code=204)
 
