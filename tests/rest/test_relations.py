@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 import httpx
+import pytest
 from bson import ObjectId
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -213,3 +214,20 @@ async def test_any_include_is_served_or_refused_with_400_and_nothing_hidden(
     assert response.status_code in (200, 400), response.text
     if response.status_code == 400:
         error_of(response, 400, "INVALID_FILTER")
+
+
+def test_a_router_checks_its_relations_and_include_depth() -> None:
+    from odm.rest import crud_router
+
+    from .app import customers
+
+    with pytest.raises(ValueError, match="has no relation 'nope'"):
+        crud_router(Customer, repository=customers, relations=["nope"])
+    with pytest.raises(TypeError, match="not a string"):
+        crud_router(Customer, repository=customers, relations="orders")
+    with pytest.raises(ValueError, match="max_include_depth"):
+        crud_router(Customer, repository=customers, max_include_depth=-1)
+    router = crud_router(Customer, repository=customers, relations=["profile"], read_only=True)
+    paths = {(route.path, method) for route in router.routes for method in route.methods}  # type: ignore[attr-defined]
+    assert ("/{id}/profile", "GET") in paths and ("/{id}/profile", "POST") not in paths
+    assert not any("orders" in path for path, _ in paths)
