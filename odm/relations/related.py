@@ -3,13 +3,23 @@
 For ``has_many``, ``has_one``, ``belongs_to`` and ``references_many`` the relation is a
 fixed scope; for ``has_many_through`` the target ids are read from the through documents
 at each call (one query) and the call runs on a copy scoped to them. ``get()`` gives a
-to-one relation's target; ``link()`` / ``unlink()`` manage through documents.
+to-one relation's target; ``link()`` / ``unlink()`` manage through documents; deletes
+through a ``has_many_through`` relation also remove the deleted targets' links.
+
+Creating is the relation's only where its key lives on the target (``has_many``,
+``has_one``, ``has_many_through`` with its link): a ``belongs_to`` or
+``references_many`` target would not be related once created (the key is the
+source's), so ``create`` and the upserts are refused there (as LoopBack has no create on
+them), and the upserts are refused on ``has_many_through`` (an inserted target would
+have no link).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from typing import Any
+
+from bson import ObjectId
 
 from ..errors import EntityNotFoundError, ODMError
 from ..filters.scope import merge_scope
@@ -40,6 +50,10 @@ _BOUND = (
     "upsert_with_where",
     "aggregate",
 )
+#: the methods that may insert a target
+_UPSERTS = frozenset(["find_or_create", "upsert", "replace_or_create", "upsert_with_where"])
+#: the relations whose key is the source's: a target created through them is unrelated
+_KEY_ON_SOURCE = frozenset(["belongs_to", "references_many"])
 
 
 class RelatedMethods:
@@ -95,9 +109,29 @@ class RelatedMethods:
             raise EntityNotFoundError(self.relation.target.name, self.source_key)
         return found
 
+    def _refuse_insert(self, method: str) -> None:
+        """``ODMError`` when ``method`` may insert a target this relation would not hold."""
+        relation = self.relation
+        source = f"{relation.source.name}.{relation.name}"
+        if relation.kind in _KEY_ON_SOURCE:
+            raise ODMError(
+                f"{method}() through {source} ({relation.kind}): the key is "
+                f"{relation.source.name}.{relation.key_from}, so a target created here would "
+                f"not be related; create the {relation.target.name} with its own repository, "
+                f"then set {relation.key_from} on the {relation.source.name}"
+            )
+        if relation.kind == "has_many_through" and method not in ("create", "create_all"):
+            raise ODMError(
+                f"{method}() through {source} (has_many_through): a target it inserts would "
+                "have no link; use create() (it makes the target and its link), or "
+                f"{method}() on the {relation.target.name} repository and then link()"
+            )
+
     async def create(self, data: Any, *, session: Any = None) -> Any:
         """Create a target; for ``has_many_through`` also the through document linking
-        it to the source."""
+        it to the source. Refused (``ODMError``) for ``belongs_to`` and
+        ``references_many``, whose key is the source's."""
+        self._refuse_insert("create")
         created = await self._plain().create(data, session=session)
         if self.relation.kind == "has_many_through":
             await self.link(created, session=session)
@@ -106,6 +140,7 @@ class RelatedMethods:
     async def create_all(self, items: Sequence[Any], *, session: Any = None) -> list[Any]:
         """Create targets with one ``insert_many``; for ``has_many_through`` their links
         with another."""
+        self._refuse_insert("create_all")
         created: list[Any] = await self._plain().create_all(items, session=session)
         if self.relation.kind == "has_many_through" and created:
             await self._through().create_all(
@@ -142,6 +177,58 @@ class RelatedMethods:
         deleted: int = await self._through().delete_all(where, session=session)
         return deleted
 
+    async def save(self, entity: Any, **options: Any) -> Any:
+        """``create`` (through the relation) when the entity has no id, else a replace of
+        a related target."""
+        if entity.get_id() is None:
+            return await self.create(entity, **options)
+        return await (await self._bound(options.get("session"))).save(entity, **options)
+
+    async def delete_all(self, where: Any = None, **options: Any) -> int:
+        """Delete the related targets matching ``where``; for ``has_many_through`` also
+        every through document linking a deleted target (LoopBack deletes targets and
+        links)."""
+        bound = await self._bound(options.get("session"))
+        if self.relation.kind != "has_many_through":
+            deleted: int = await bound.delete_all(where, **options)
+            return deleted
+        assert self.relation.target.id is not None
+        id_name = self.relation.target.id.name
+        found = await bound.find({"where": where, "fields": [id_name]}, **options)
+        ids = [entity.get_id() for entity in found]
+        if not ids:
+            return 0
+        chosen = {id_name: {"inq": ids}}
+        deleted = await bound.delete_all({"and": [where, chosen]} if where else chosen, **options)
+        await self._unlink_targets(ids, options.get("session"))
+        return deleted
+
+    async def delete_by_id(self, id: Any, **options: Any) -> None:
+        """Delete a related target (``EntityNotFoundError`` when it is not related); for
+        ``has_many_through`` also every through document linking it."""
+        bound = await self._bound(options.get("session"))
+        await bound.delete_by_id(id, **options)
+        if self.relation.kind == "has_many_through":
+            await self._unlink_targets([id], options.get("session"))
+
+    async def delete(self, entity: Any, **options: Any) -> None:
+        """``delete_by_id(entity's id)`` through the relation."""
+        await self.delete_by_id(entity.get_id(), **options)
+
+    async def _unlink_targets(self, ids: list[Any], session: Any) -> None:
+        relation = self.relation
+        assert relation.key_through is not None
+        where = {relation.key_through: {"inq": [_link_key(self, i) for i in ids]}}
+        await self._through().delete_all(where, session=session)
+
+    async def find_one_and_update(self, *args: Any, **options: Any) -> Any:
+        """``find_one_and_update`` on the related targets (``upsert=True`` only where a
+        target it inserts is related)."""
+        if options.get("upsert"):
+            self._refuse_insert("find_one_and_update(upsert=True)")
+        bound = await self._bound(options.get("session"))
+        return await bound.find_one_and_update(*args, **options)
+
     async def iterate(self, filter: Any = None, **options: Any) -> AsyncIterator[Any]:
         """``iterate`` over the related targets."""
         bound = await self._bound(options.get("session"))
@@ -149,8 +236,23 @@ class RelatedMethods:
             yield entity
 
 
+def _link_key(related: RelatedMethods, target_id: Any) -> Any:
+    """A target id as the through documents hold it (a generated id is a str)."""
+    return _link_value(related.relation, target_id)
+
+
+def _link_value(relation: Relation, target_id: Any) -> Any:
+    if isinstance(target_id, ObjectId) and relation.through is not None:
+        assert relation.key_through is not None
+        if relation.through.properties[relation.key_through].type.python is str:
+            return str(target_id)
+    return target_id
+
+
 def _bound_method(name: str) -> Callable[..., Coroutine[Any, Any, Any]]:
     async def method(self: RelatedMethods, *args: Any, **kwargs: Any) -> Any:
+        if name in _UPSERTS:
+            self._refuse_insert(name)
         bound = await self._bound(kwargs.get("session"))
         return await getattr(bound, name)(*args, **kwargs)
 
@@ -164,7 +266,9 @@ def related_class(base: type[Any]) -> type[Any]:
     found = _RELATED.get(base)
     if found is not None:
         return found
-    namespace: dict[str, Any] = {name: _bound_method(name) for name in _BOUND}
+    namespace: dict[str, Any] = {
+        name: _bound_method(name) for name in _BOUND if name not in vars(RelatedMethods)
+    }
     found = type(f"Related{base.__name__}", (RelatedMethods, base), namespace)
     _RELATED[base] = found
     return found
