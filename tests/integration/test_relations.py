@@ -159,12 +159,12 @@ async def test_operators_on_a_navigational_property_are_refused(odm_db: Any) -> 
     ]
     for data in writes:
         for call in (
-            lambda: shop.orders.update_by_id(order.id, data),
-            lambda: shop.orders.update_all(data),
-            lambda: shop.orders.find_one_and_update({}, data),
+            lambda d: shop.orders.update_by_id(order.id, d),
+            lambda d: shop.orders.update_all(d),
+            lambda d: shop.orders.find_one_and_update({}, d),
         ):
             with pytest.raises(ValidationError) as caught:
-                await call()
+                await call(data)
             assert [d["code"] for d in caught.value.details] == ["navigational-property"], data
             assert "navigational property" in caught.value.details[0]["message"]
     assert await shop.orders.collection.find({}).to_list(None) == before
