@@ -188,6 +188,8 @@ async def test_creating_through_a_key_on_the_source_relation_is_refused(odm_db: 
         for method, call in calls.items():
             with pytest.raises(ODMError, match=rf"{method}.*\({kind}\).*own repository"):
                 await call(repo)
+    with pytest.raises(ODMError, match=r"create\(\) through Order\.customer \(belongs_to\)"):
+        await owner.save(Customer(name="Eve"))  # save without an id is a create
     assert await shop.customers.count() == 2 and await shop.tags.count() == 0
     assert (await shop.orders.collection.find_one({}))["tag_ids"] == []
 
@@ -216,6 +218,10 @@ async def test_deleting_through_has_many_through_removes_the_links(odm_db: Any) 
         "upsert": lambda: products.upsert({"name": "x"}),
         "find_or_create": lambda: products.find_or_create({"name": "x"}),
         "replace_or_create": lambda: products.replace_or_create({"name": "x"}),
+        "upsert_with_where": lambda: products.upsert_with_where({"name": "x"}, {"name": "x"}),
+        r"find_one_and_update\(upsert=True\)": lambda: products.find_one_and_update(
+            {"name": "x"}, {"name": "x"}, upsert=True
+        ),
     }.items():
         with pytest.raises(ODMError, match=rf"{method}.*has_many_through.*link"):
             await call()
