@@ -18,9 +18,11 @@ from .errors import (
     ODMError,
     ValidationError,
 )
+from .hooks import hook
 from .indexes import migrate
 from .inference import build_model_from_instance
 from .models import Entity, Model, model
+from .operations import HookContext
 from .properties import prop
 from .repository import Repository
 from .schema import get_json_schema
@@ -29,6 +31,7 @@ __all__ = [
     "DuplicateKeyError",
     "Entity",
     "EntityNotFoundError",
+    "HookContext",
     "InvalidFilterError",
     "Model",
     "ModelDefinitionError",
@@ -40,6 +43,7 @@ __all__ = [
     "define_model",
     "discover_model",
     "get_json_schema",
+    "hook",
     "migrate",
     "model",
     "model_definition",

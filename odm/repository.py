@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from .codec import decode, decode_many, decode_trusted
 from .drivers import Collection, Database, Document, DriverDatabase, Session, adapt
 from .drivers.concerns import collection_options
+from .error_names import ErrorNames
 from .errors import (
     DuplicateKeyError,
     EntityNotFoundError,
@@ -28,15 +29,14 @@ from .errors import (
 from .filters import Filter as FilterDict
 from .filters import Query, sort_spec, translate_filter, translate_where
 from .filters import Where as WhereDict
-from .hidden import path_is_hidden
+from .hooks import HookRegistry, replan
 from .ids import id_condition
-from .indexes import MigrationReport, automigrate_repository, migrate_repository
 from .loopback_methods import LoopBackMethods
 from .metadata import ID_FIELD, ModelMeta, meta_of
 from .models import Entity
-from .operations import NO_HOOKS, HookPoints, Operation
+from .operations import HookPoints, Operation
 from .scoping import scope_values
-from .updates import UpdatePlan, translate_update, upsert_document
+from .updates import UpdatePlan, translate_update
 from .validation import validate_create_document, validate_replace_document
 
 __all__ = ["Repository"]
@@ -44,23 +44,9 @@ __all__ = ["Repository"]
 E = TypeVar("E", bound=Entity)
 Filter = FilterDict | Mapping[str, Any]
 Where = WhereDict | Mapping[str, Any]
+Options = Mapping[str, Any] | None
 _NO_ID: Any = object()
 Validated = tuple[E, Document]
-
-
-class _ErrorNames:
-    """How the driver seam names a model's properties in its errors: property paths for
-    stored field paths, and hidden properties' values kept out (errors end up in logs)."""
-
-    def __init__(self, meta: ModelMeta) -> None:
-        self.meta = meta
-        self.name = meta.name
-
-    def property_path(self, field_path: str) -> str:
-        return self.meta.property_path(field_path)
-
-    def hides(self, property_path: str) -> bool:
-        return path_is_hidden(self.meta, property_path)
 
 
 class Repository(LoopBackMethods[E]):
@@ -112,9 +98,9 @@ class Repository(LoopBackMethods[E]):
             write_concern=write_concern, read_concern=read_concern, read_preference=read_preference
         )
         self._collection: Collection = self._db.collection(
-            meta.collection, names=_ErrorNames(meta), options=self.collection_options or None
+            meta.collection, names=ErrorNames(meta), options=self.collection_options or None
         )
-        self._hooks: HookPoints = NO_HOOKS
+        self._hooks: HookPoints = HookRegistry(entity_class)
         self._set_scope(meta.settings.scope)
 
     def _set_scope(self, scope: Mapping[str, Any] | None) -> None:
@@ -150,9 +136,15 @@ class Repository(LoopBackMethods[E]):
 
     # --- writes ---------------------------------------------------------------------
 
-    async def create(self, data: Mapping[str, Any] | E, *, session: Session | None = None) -> E:
+    async def create(
+        self,
+        data: Mapping[str, Any] | E,
+        *,
+        session: Session | None = None,
+        options: Options = None,
+    ) -> E:
         """Validate and insert one entity; returns it with its id."""
-        operation = Operation("create", self, session, instance=data)
+        operation = Operation("create", self, session, instance=data, options=options)
         entity, doc = await self._saving(operation, self._validate_create(data))
         inserted = await self._collection.insert_one(doc, session=session)
         self._store_id(entity, inserted, data)
@@ -160,7 +152,11 @@ class Repository(LoopBackMethods[E]):
         return entity
 
     async def create_all(
-        self, items: Sequence[Mapping[str, Any] | E], *, session: Session | None = None
+        self,
+        items: Sequence[Mapping[str, Any] | E],
+        *,
+        session: Session | None = None,
+        options: Options = None,
     ) -> list[E]:
         """Validate every item, then insert them with one ``insert_many``.
 
@@ -168,7 +164,7 @@ class Repository(LoopBackMethods[E]):
         the item's index). When the database refuses an item, the error names its index
         and the items before it stay stored (with their ids set).
         """
-        operation = Operation("create_all", self, session)
+        operation = Operation("create_all", self, session, options=options)
         validated = await self._saving_all(operation, self._validate_all(items))
         if not validated:
             return []
@@ -186,15 +182,19 @@ class Repository(LoopBackMethods[E]):
         await self._saved_all(operation, entities)
         return entities
 
-    async def save(self, entity: E, *, session: Session | None = None) -> E:
+    async def save(
+        self, entity: E, *, session: Session | None = None, options: Options = None
+    ) -> E:
         """Create the entity when it has no id, else replace the stored one."""
         entity_id = entity.get_id()
         if entity_id is None:
-            return await self.create(entity, session=session)
-        await self.replace_by_id(entity_id, entity, session=session)
+            return await self.create(entity, session=session, options=options)
+        await self.replace_by_id(entity_id, entity, session=session, options=options)
         return entity
 
-    async def update(self, entity: E, *, session: Session | None = None) -> None:
+    async def update(
+        self, entity: E, *, session: Session | None = None, options: Options = None
+    ) -> None:
         """``update_by_id(entity.id, entity's data)``."""
         assert self.meta.id is not None
         data = {
@@ -204,29 +204,39 @@ class Repository(LoopBackMethods[E]):
         }
         if entity.__pydantic_extra__:
             data.update(entity.__pydantic_extra__)
-        await self.update_by_id(entity.get_id(), data, session=session)
+        await self.update_by_id(entity.get_id(), data, session=session, options=options)
 
     async def update_all(
-        self, data: Mapping[str, Any], where: Where | None = None, *, session: Session | None = None
+        self,
+        data: Mapping[str, Any],
+        where: Where | None = None,
+        *,
+        session: Session | None = None,
+        options: Options = None,
     ) -> int:
         """Partially update every entity matching ``where``; returns the matched count."""
-        operation = Operation("update_all", self, session, where=where, data=data)
+        operation = Operation("update_all", self, session, where=where, data=data, options=options)
         await self._access(operation)
         plan = self._update_plan(data)
-        query = self._where(where)
+        query = self._where(operation.where)
         update = await self._saving_changes(operation, plan)
         matched = await self._collection.update_many(plan.guard(query), update, session=session)
         await self._saved(operation)
         return matched
 
     async def update_by_id(
-        self, id: Any, data: Mapping[str, Any], *, session: Session | None = None
+        self,
+        id: Any,
+        data: Mapping[str, Any],
+        *,
+        session: Session | None = None,
+        options: Options = None,
     ) -> None:
         """Partially update one entity; ``EntityNotFoundError`` when it is not there."""
-        operation = Operation("update_by_id", self, session, id=id, data=data)
+        operation = Operation("update_by_id", self, session, id=id, data=data, options=options)
         await self._access(operation)
         plan = self._update_plan(data, target_id=id)
-        query = self._id_where(id)
+        query = self._id_where(id, operation.where)
         update = await self._saving_changes(operation, plan)
         matched = await self._collection.update_one(plan.guard(query), update, session=session)
         if not matched:
@@ -238,13 +248,18 @@ class Repository(LoopBackMethods[E]):
         await self._saved(operation, is_new_instance=False)
 
     async def replace_by_id(
-        self, id: Any, data: Mapping[str, Any] | E, *, session: Session | None = None
+        self,
+        id: Any,
+        data: Mapping[str, Any] | E,
+        *,
+        session: Session | None = None,
+        options: Options = None,
     ) -> None:
         """Replace one entity whole (defaults re-applied to missing properties)."""
-        operation = Operation("replace_by_id", self, session, id=id, instance=data)
+        operation = Operation("replace_by_id", self, session, id=id, instance=data, options=options)
         await self._access(operation)
         validated = self._validate_replace(data, target_id=id)
-        query = self._id_where(id)
+        query = self._id_where(id, operation.where)
         entity, doc = await self._saving(operation, validated, target_id=id)
         doc.pop(ID_FIELD, None)  # replace_one keeps the stored _id
         matched = await self._collection.replace_one(query, doc, session=session)
@@ -263,14 +278,17 @@ class Repository(LoopBackMethods[E]):
         return_new: bool = True,
         upsert: bool = False,
         session: Session | None = None,
+        options: Options = None,
     ) -> E | None:
         """Atomically update the first entity matching ``where`` (in ``order``) and return
         it, as updated (``return_new``) or as it was; None when nothing matched. This is
         how a worker claims a job."""
-        operation = Operation("find_one_and_update", self, session, where=where, data=data)
+        operation = Operation(
+            "find_one_and_update", self, session, where=where, data=data, options=options
+        )
         await self._access(operation)
         plan = self._update_plan(data)
-        query = self._where(where)
+        query = self._where(operation.where)
         sort = self._order(order)
         update = await self._saving_changes(operation, plan, upsert=upsert)
         doc = await self._collection.find_one_and_update(
@@ -285,27 +303,31 @@ class Repository(LoopBackMethods[E]):
         await self._saved(operation)
         return entity
 
-    async def delete(self, entity: E, *, session: Session | None = None) -> None:
+    async def delete(
+        self, entity: E, *, session: Session | None = None, options: Options = None
+    ) -> None:
         """Delete this entity (``EntityNotFoundError`` when it is not stored)."""
-        await self.delete_by_id(entity.get_id(), session=session)
+        await self.delete_by_id(entity.get_id(), session=session, options=options)
 
     async def delete_all(
-        self, where: Where | None = None, *, session: Session | None = None
+        self, where: Where | None = None, *, session: Session | None = None, options: Options = None
     ) -> int:
         """Delete every entity matching ``where``; returns the deleted count."""
-        operation = Operation("delete_all", self, session, where=where)
+        operation = Operation("delete_all", self, session, where=where, options=options)
         await self._access(operation)
-        query = self._where(where)
+        query = self._where(operation.where)
         await self._deleting(operation)
         deleted = await self._collection.delete_many(query, session=session)
         await self._deleted(operation)
         return deleted
 
-    async def delete_by_id(self, id: Any, *, session: Session | None = None) -> None:
+    async def delete_by_id(
+        self, id: Any, *, session: Session | None = None, options: Options = None
+    ) -> None:
         """Delete one entity; ``EntityNotFoundError`` when it is not there."""
-        operation = Operation("delete_by_id", self, session, id=id)
+        operation = Operation("delete_by_id", self, session, id=id, options=options)
         await self._access(operation)
-        query = self._id_where(id)
+        query = self._id_where(id, operation.where)
         await self._deleting(operation)
         deleted = await self._collection.delete_one(query, session=session)
         if not deleted:
@@ -315,10 +337,14 @@ class Repository(LoopBackMethods[E]):
     # --- reads ----------------------------------------------------------------------
 
     async def find(
-        self, filter: Filter | None = None, *, session: Session | None = None
+        self,
+        filter: Filter | None = None,
+        *,
+        session: Session | None = None,
+        options: Options = None,
     ) -> list[E]:
         """Every entity matching the LoopBack ``filter`` (where, fields, order, limit, skip)."""
-        operation = Operation("find", self, session, query=filter)
+        operation = Operation("find", self, session, query=filter, options=options)
         await self._access(operation)
         query = self._query(operation.query)
         docs = await self._collection.find_all(
@@ -332,10 +358,14 @@ class Repository(LoopBackMethods[E]):
         return await self._loaded_all(operation, docs, partial=query.projection is not None)
 
     async def find_one(
-        self, filter: Filter | None = None, *, session: Session | None = None
+        self,
+        filter: Filter | None = None,
+        *,
+        session: Session | None = None,
+        options: Options = None,
     ) -> E | None:
         """The first entity matching ``filter``, or None."""
-        operation = Operation("find_one", self, session, query=filter)
+        operation = Operation("find_one", self, session, query=filter, options=options)
         await self._access(operation)
         query = self._query(operation.query)
         doc = await self._collection.find_one(
@@ -350,10 +380,15 @@ class Repository(LoopBackMethods[E]):
         return await self._loaded(operation, doc, partial=query.projection is not None)
 
     async def find_by_id(
-        self, id: Any, filter: Filter | None = None, *, session: Session | None = None
+        self,
+        id: Any,
+        filter: Filter | None = None,
+        *,
+        session: Session | None = None,
+        options: Options = None,
     ) -> E:
         """The entity with this id; ``EntityNotFoundError`` when there is none (in scope)."""
-        operation = Operation("find_by_id", self, session, id=id, query=filter)
+        operation = Operation("find_by_id", self, session, id=id, query=filter, options=options)
         await self._access(operation)
         query = self._query(operation.query, id=id)
         doc = await self._collection.find_one(
@@ -369,50 +404,42 @@ class Repository(LoopBackMethods[E]):
         *,
         batch_size: int | None = None,
         session: Session | None = None,
+        options: Options = None,
     ) -> AsyncIterator[E]:
         """Stream the matching entities with the cursor: memory does not grow with the
         number of results."""
-        operation = Operation("iterate", self, session, query=filter)
+        operation = Operation("iterate", self, session, query=filter, options=options)
         await self._access(operation)
         query = self._query(operation.query)
         partial = query.projection is not None
         hooks, observed = self._hooks, self._hooks.active
         async for doc in self._cursor(query, batch_size=batch_size, session=session):
+            entity = self._load(doc, partial=partial)
             if observed:
-                await hooks.loaded(operation, doc)
-            yield self._load(doc, partial=partial)
+                await hooks.loaded(operation.item(entity), doc)
+            yield entity
 
-    async def count(self, where: Where | None = None, *, session: Session | None = None) -> int:
+    async def count(
+        self, where: Where | None = None, *, session: Session | None = None, options: Options = None
+    ) -> int:
         """How many entities match ``where`` (in scope)."""
-        operation = Operation("count", self, session, where=where)
+        operation = Operation("count", self, session, where=where, options=options)
         await self._access(operation)
-        query = self._where(where)
+        query = self._where(operation.where)
         return await self._collection.count(query, session=session)
 
-    async def exists(self, id: Any, *, session: Session | None = None) -> bool:
+    async def exists(
+        self, id: Any, *, session: Session | None = None, options: Options = None
+    ) -> bool:
         """True when an entity with this id exists (in scope)."""
-        operation = Operation("exists", self, session, id=id)
+        operation = Operation("exists", self, session, id=id, options=options)
         await self._access(operation)
         try:
-            query = self._id_where(id)
+            query = self._id_where(id, operation.where)
         except EntityNotFoundError:
             return False
         doc = await self._collection.find_one(query, projection={ID_FIELD: 1}, session=session)
         return doc is not None
-
-    # --- indexes --------------------------------------------------------------------
-
-    async def migrate(
-        self, *, drop_extra: bool = False, replace_conflicting: bool = False
-    ) -> MigrationReport:
-        """Create the declared indexes that are missing; report the differences."""
-        return await migrate_repository(
-            self, drop_extra=drop_extra, replace_conflicting=replace_conflicting
-        )
-
-    async def automigrate(self) -> MigrationReport:
-        """Drop the collection (all its data), recreate it and create the indexes."""
-        return await automigrate_repository(self)
 
     # --- the pipeline's points (each one attribute read while no hook is registered) ---
 
@@ -428,8 +455,7 @@ class Repository(LoopBackMethods[E]):
         hooks = self._hooks
         if not hooks.active:
             return validated
-        entity, _ = validated
-        operation.instance = entity
+        operation.instance = validated[0]
         await hooks.before_save(operation)
         # a hook cannot store what a caller could not: its instance is validated again
         if target_id is _NO_ID:
@@ -451,12 +477,14 @@ class Repository(LoopBackMethods[E]):
     async def _saving_changes(
         self, operation: Operation, plan: UpdatePlan, *, upsert: bool = False
     ) -> Document:
-        """before save (``data`` + ``where``) -> the update document -> persist. An
-        upsert's document also carries what its insert would store, validated as a
-        create (``$setOnInsert``)."""
+        """before save (``data`` + ``where``; what a hook changed is validated again, into
+        ``plan``) -> the update document -> persist. An upsert's document also carries what
+        its insert would store, validated as a create (``$setOnInsert``)."""
         hooks = self._hooks
         if hooks.active:
             await hooks.before_save(operation)
+            target = {} if operation.id is None else {"target_id": operation.id}
+            replan(plan, self._update_plan(operation.data or {}, **target))
         update = self._upsert_document(operation, plan) if upsert else plan.document(self.meta)
         if hooks.active:
             await hooks.persist(operation, update)
@@ -481,32 +509,22 @@ class Repository(LoopBackMethods[E]):
             await self._hooks.after_delete(operation)
 
     async def _loaded(self, operation: Operation, doc: Document, *, partial: bool = False) -> E:
-        if self._hooks.active:
-            await self._hooks.loaded(operation, doc)
-        return self._load(doc, partial=partial)
+        entity = self._load(doc, partial=partial)
+        if self._hooks.active:  # loaded: the hook sees (and may change) the entity
+            await self._hooks.loaded(operation.item(entity), doc)
+        return entity
 
     async def _loaded_all(
         self, operation: Operation, docs: list[Document], *, partial: bool
     ) -> list[E]:
+        trusted = partial or not self.validate_on_load
+        entities = decode_many(self.entity_class, docs, trusted=trusted)
         if self._hooks.active:
-            for doc in docs:
-                await self._hooks.loaded(operation, doc)
-        if partial or not self.validate_on_load:
-            return decode_many(self.entity_class, docs, trusted=True)
-        return decode_many(self.entity_class, docs)
+            for entity, doc in zip(entities, docs, strict=True):
+                await self._hooks.loaded(operation.item(entity), doc)
+        return entities
 
     # --- the steps ------------------------------------------------------------------
-
-    def _upsert_document(self, operation: Operation, plan: UpdatePlan) -> Document:
-        """The update of an upsert, its insert branch validated as a create."""
-        return upsert_document(
-            self.entity_class,
-            operation.where,
-            operation.data if operation.data is not None else {},
-            scope_values=self._scope_values,
-            allow_extended_operators=self.allow_extended_operators,
-            plan=plan,
-        )
 
     def _validate_create(self, data: Mapping[str, Any] | E) -> Validated[E]:
         return validate_create_document(self.entity_class, data, scope_values=self._scope_values)
@@ -583,9 +601,10 @@ class Repository(LoopBackMethods[E]):
         nothing, so it is reported as not found."""
         return id_condition(self.meta, id)
 
-    def _id_where(self, id: Any) -> dict[str, Any]:
-        """The query of one id within the scope."""
-        return self._where(self._possible_id(id))
+    def _id_where(self, id: Any, where: Where | None = None) -> dict[str, Any]:
+        """The query of one id within the scope (and ``where``: an access hook's)."""
+        condition = self._possible_id(id)
+        return self._where({"and": [condition, where]} if where else condition)
 
     def _update_plan(self, data: Mapping[str, Any], **target: Any) -> UpdatePlan:
         return translate_update(

@@ -28,6 +28,8 @@ SPEC_NAMES = {
 }
 # `migrate` runs the index migration of several entity classes (issue 4)
 ADDED_NAMES = {"migrate", "discover_model"}
+# operation hooks (issue 15)
+ADDED_NAMES |= {"hook", "HookContext"}
 
 
 def test_all_is_exactly_the_public_list() -> None:
