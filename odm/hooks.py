@@ -22,6 +22,9 @@ import inspect
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import fields
 from typing import Any, Literal, get_args
+from weakref import WeakKeyDictionary
+
+from pydantic import BaseModel
 
 from .drivers import Document
 from .errors import InvalidFilterError, ODMError
@@ -33,7 +36,7 @@ __all__ = ["HOOK_NAMES", "HookFunction", "HookName", "HookRegistry", "hook", "re
 HookName = Literal[
     "access", "loaded", "before save", "persist", "after save", "before delete", "after delete"
 ]
-HOOK_NAMES: tuple[str, ...] = get_args(HookName)
+HOOK_NAMES: tuple[HookName, ...] = get_args(HookName)
 #: a hook: ``fn(ctx)``, returning None or an awaitable (an ``async def``)
 HookFunction = Callable[[HookContext], Awaitable[None] | None]
 #: methods whose ``access`` query is their filter argument; the others take a where
@@ -42,6 +45,9 @@ _FILTER_METHODS = frozenset(
     {"find", "find_one", "find_by_id", "find_by_ids", "iterate", "aggregate"}
 )
 _MARK = "__odm_hook__"
+#: entity class -> its ``@odm.hook`` functions (weak: classes made at run time can go)
+_CLASS_HOOKS: WeakKeyDictionary[type[Any], dict[str, list[HookFunction]]] = WeakKeyDictionary()
+_LIBRARY_BASES = frozenset(BaseModel.__mro__)
 
 
 def _checked_name(name: str) -> str:
@@ -83,10 +89,19 @@ def hook(name: HookName) -> Callable[[Callable[..., Any]], Any]:
 def class_hooks(entity_class: type[Any]) -> dict[str, list[HookFunction]]:
     """The ``@odm.hook`` functions of ``entity_class`` and its bases, by hook name (base
     classes' first, each class's in definition order; an attribute a subclass redefines
-    counts once, as the subclass has it)."""
+    counts once, as the subclass has it). Read once per class, at its first repository."""
+    cached = _CLASS_HOOKS.get(entity_class)
+    if cached is None:
+        cached = _CLASS_HOOKS[entity_class] = _collect(entity_class)
+    return cached
+
+
+def _collect(entity_class: type[Any]) -> dict[str, list[HookFunction]]:
     found: dict[str, list[HookFunction]] = {name: [] for name in HOOK_NAMES}
     attributes: dict[str, Any] = {}
     for klass in reversed(entity_class.__mro__):
+        if klass in _LIBRARY_BASES:
+            continue
         for attribute, value in vars(klass).items():
             if isinstance(value, staticmethod | classmethod) or attribute in attributes:
                 attributes[attribute] = value
@@ -100,16 +115,21 @@ def class_hooks(entity_class: type[Any]) -> dict[str, list[HookFunction]]:
 class HookRegistry(HookPoints):
     """The operation hooks of one repository (and of the clones sharing them)."""
 
-    __slots__ = ("_hooks", "active")
+    __slots__ = ("_hooks", "_shared", "active")
 
     def __init__(self, entity_class: type[Any]) -> None:
         self._hooks = class_hooks(entity_class)
+        self._shared = True  # the class's lists, copied at the first observe
         self.active = any(self._hooks.values())
 
     def observe(self, name: str, fn: HookFunction) -> None:
         if not callable(fn):
             raise TypeError(f"observe({name!r}, fn): fn is a function of the context")
-        self._hooks[_checked_name(name)].append(fn)
+        _checked_name(name)
+        if self._shared:
+            self._hooks = {hook: list(functions) for hook, functions in self._hooks.items()}
+            self._shared = False
+        self._hooks[name].append(fn)
         self.active = True
 
     async def run(self, name: str, context: HookContext) -> None:

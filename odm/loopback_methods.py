@@ -144,6 +144,7 @@ class LoopBackMethods(Generic[E]):
         else:
             assert stored is not None
             entity = await repo._loaded(operation, stored)
+        operation.instance = entity  # after save sees the entity returned
         await repo._saved(operation, is_new_instance=created)
         return entity, created
 
