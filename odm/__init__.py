@@ -6,11 +6,13 @@ adds collection-backed behaviour; ``connect`` opens a database. See README.md.
 
 __version__ = "0.1.0"
 
+from .changes import ChangeEvent
 from .connection import connect
 from .definition_export import model_definition
 from .definitions import define_model
 from .discovery import discover_model
 from .errors import (
+    ConflictError,
     DuplicateKeyError,
     EntityNotFoundError,
     InvalidFilterError,
@@ -26,8 +28,11 @@ from .operations import HookContext
 from .properties import prop
 from .repository import Repository
 from .schema import get_json_schema
+from .transactions import run_in_transaction, transaction
 
 __all__ = [
+    "ChangeEvent",
+    "ConflictError",
     "DuplicateKeyError",
     "Entity",
     "EntityNotFoundError",
@@ -48,4 +53,6 @@ __all__ = [
     "model",
     "model_definition",
     "prop",
+    "run_in_transaction",
+    "transaction",
 ]

@@ -24,6 +24,7 @@ from pydantic_core import PydanticUndefined, to_jsonable_python
 from .errors import ModelDefinitionError
 from .metadata import ModelMeta, PropertyMeta, meta_of
 from .models import Entity, Model
+from .stamps import StampOptions
 from .types import SCALAR_TABLE, TypeInfo
 
 __all__ = ["DECIMAL_DATA_TYPE", "INDEX_OPTIONS", "SCALAR_NAMES", "model_definition"]
@@ -123,6 +124,7 @@ class _Exporter:
         description = settings.pop("description", None)
         if description is not None:
             definition["description"] = description
+        own = [p for p in own if not isinstance(p.options, StampOptions)]  # the setting adds them
         definition["properties"] = {p.name: self.property(meta, p) for p in own}
         if settings:
             definition["settings"] = settings
@@ -278,6 +280,11 @@ def _settings_of(meta: ModelMeta, *, only: set[str] | None = None) -> dict[str, 
         indexes = s.indexes if only is None else meta.declared.get("indexes")
         if indexes:
             settings["indexes"] = copy.deepcopy(dict(indexes))
+    if s.timestamps and wanted("timestamps"):
+        shown = s.timestamps
+        settings["timestamps"] = shown if isinstance(shown, bool) else dict(shown)
+    if s.version and wanted("version"):
+        settings["version"] = s.version
     if s.collection is not None and wanted("collection"):
         settings["mongodb"] = {"collection": s.collection}
     return settings

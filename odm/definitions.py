@@ -122,6 +122,8 @@ _SETTING_KEYS = frozenset(
         "indexes",
         "description",
         "mongodb",
+        "timestamps",
+        "version",
     ]
 )
 _DEFINITION_KEYS = frozenset(["name", "base", "properties", "settings", "models"])
@@ -565,6 +567,9 @@ def _settings(name: str, definition: Mapping[str, Any]) -> dict[str, Any]:
             if not isinstance(merged[key], Mapping):
                 raise ModelDefinitionError(f"{name}: {key} must be a mapping, not {merged[key]!r}")
             settings[key] = copy.deepcopy(dict(merged[key]))
+    for key in ("timestamps", "version"):  # checked when the class is compiled
+        if merged.get(key) is not None:
+            settings[key] = copy.deepcopy(merged[key])
     description = _description(name, merged.get("description"))
     if description is not None:
         settings["description"] = description

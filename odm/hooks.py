@@ -29,6 +29,7 @@ from pydantic import BaseModel
 from .drivers import Document
 from .errors import InvalidFilterError, ODMError
 from .operations import HookContext, HookPoints
+from .transactions import current_session
 from .updates import UpdatePlan
 
 __all__ = ["HOOK_NAMES", "HookFunction", "HookName", "HookRegistry", "hook", "replan"]
@@ -133,6 +134,8 @@ class HookRegistry(HookPoints):
         self.active = True
 
     async def run(self, name: str, context: HookContext) -> None:
+        if context.session is None:  # the implicit one of ``odm.transaction``, if any
+            context.session = current_session(context.repository.database)
         for fn in self._hooks[name]:
             result = fn(context)
             if inspect.isawaitable(result):

@@ -43,6 +43,7 @@ from .models import Entity
 from .operations import HookPoints, Operation
 from .scoping import apply_scope_defaults, scope_conflicts, scope_values
 from .updates import UpdatePlan, scope_values_of, upsert_document
+from .versioning import insertable, replace_or_insert, upsert_changes
 
 __all__ = ["LoopBackMethods"]
 
@@ -210,11 +211,11 @@ class LoopBackMethods(Generic[E]):
         forced = self._id_forced()
         validated = repo._validate_replace(data, target_id=id)
         if not forced:
-            repo._validate_create(data)  # the insert branch is a create
+            repo._validate_create(insertable(repo.meta, data))  # the insert branch is a create
         query = repo._id_where(id, operation.where)
         entity, doc = await repo._saving(operation, validated, target_id=id)
         doc.pop(ID_FIELD, None)  # the stored _id, or the query's for an insert
-        matched = await repo._collection.replace_one(query, doc, upsert=not forced, session=session)
+        matched = await replace_or_insert(repo, id, query, entity, doc, forced, session)
         if not matched and forced:
             repo._validate_create(data)
             raise EntityNotFoundError(repo.meta.name, id)  # pragma: no cover
@@ -481,6 +482,9 @@ class LoopBackMethods(Generic[E]):
             raw.update(data.__pydantic_extra__ or {})
         else:
             raw = dict(data)
+        raw = upsert_changes(
+            self._repository().meta, raw, from_instance=isinstance(data, BaseModel)
+        )
         raw.pop(self._id_name, None)
         raw.pop("id", None)
         return raw

@@ -34,6 +34,7 @@ from .errors import ModelDefinitionError
 from .keywords import keyword_checker, odm_error
 from .properties import DEFAULT_FNS, PROP_OPTION_NAMES, PropertyOptions, make_generator
 from .rules import field_name_problem
+from .stamps import stamp_names, stamp_source
 from .types import TypeInfo, bson_annotation, parse_type
 
 if TYPE_CHECKING:
@@ -78,11 +79,17 @@ class ModelSettingsDict(TypedDict, total=False):
     scopes: Mapping[str, Mapping[str, Any]]
     #: model-level indexes by name: ``{"keys": {path: 1 | -1 | "text" ...}, "options": ...}``
     indexes: Mapping[str, Mapping[str, Any]]
+    #: maintain ``created_at``/``updated_at`` (True), or renamed: ``{"created": name,
+    #: "updated": name}`` (None leaves one out); see ``odm.stamps``
+    timestamps: bool | Mapping[str, str | bool | None]
+    #: optimistic concurrency: an int ``version`` property (True) or one named so
+    version: bool | str
 
 
 #: The settings ``@model(...)`` accepts.
 SETTING_NAMES: frozenset[str] = frozenset(ModelSettingsDict.__annotations__)
-_INHERITED = ("description", "collection", "strict", "force_id", "scope", "scopes")
+_INHERITED: tuple[str, ...] = ("description", "collection", "strict", "force_id", "scope")
+_INHERITED += ("scopes", "timestamps", "version")
 
 
 @dataclass(frozen=True)
@@ -99,6 +106,8 @@ class ModelSettings:
     scope: Mapping[str, Any] | None = None
     scopes: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     indexes: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    timestamps: bool | Mapping[str, str | bool | None] = False
+    version: bool | str = False
 
 
 @dataclass
@@ -188,6 +197,8 @@ class Plans:
     targets: dict[str, Any] = field(default_factory=dict)
     #: indexes: the declared indexes (indexes' ``IndexSpec``)
     indexes: tuple[Any, ...] | None = None
+    #: versioning: the timestamp and version properties (versioning's ``Stamps``)
+    stamps: Any = None
 
 
 @dataclass
@@ -407,6 +418,19 @@ def _implicit_id() -> PropertyMeta:
     return PropertyMeta("id", "id", str, parse_type(str), options, source, has_default=True)
 
 
+def _add_stamps(settings: ModelSettings, properties: dict[str, PropertyMeta], entity: bool) -> None:
+    """The properties the timestamps and version settings maintain, declared or added."""
+    names = stamp_names(settings.name, settings.timestamps, settings.version, entity=entity)
+    for name, kind in names.kinds():
+        declared = properties.get(name)
+        source = stamp_source(settings.name, name, kind, declared.source if declared else None)
+        field_name, annotation = _options_of(source).field_name or name, source.annotation
+        properties[name] = PropertyMeta(
+            name, field_name, annotation, parse_type(annotation), _options_of(source), source
+        )
+        properties[name].has_default = True
+
+
 # --- stage 2: check -------------------------------------------------------------------
 
 
@@ -594,6 +618,7 @@ def compile_model(
     model = settings.name
     properties = _collect_properties(cls, meta_of(cls), parent)
     properties, id_prop = _check_id(model, properties, is_entity)
+    _add_stamps(settings, properties, is_entity)
     for prop in properties.values():
         _check_options(model, prop)
     by_field = _field_map(model, properties)

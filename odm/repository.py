@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from .changes import ChangeStreams
 from .codec import decode, decode_many, decode_trusted
 from .drivers import Collection, Database, Document, DriverDatabase, Session, adapt
 from .drivers.concerns import collection_options
@@ -36,8 +37,10 @@ from .metadata import ID_FIELD, ModelMeta, meta_of
 from .models import Entity
 from .operations import HookPoints, Operation
 from .scoping import scope_values
+from .transactions import transaction
 from .updates import UpdatePlan, translate_update
 from .validation import validate_create_document, validate_replace_document
+from .versioning import copy_stamps, replace_checked, update_stamped
 
 __all__ = ["Repository"]
 
@@ -49,7 +52,7 @@ _NO_ID: Any = object()
 Validated = tuple[E, Document]
 
 
-class Repository(LoopBackMethods[E]):
+class Repository(LoopBackMethods[E], ChangeStreams[E]):
     """The async repository of ``entity_class`` on a database ``db``.
 
     ``db`` is a database of ``pymongo.AsyncMongoClient``, motor's ``AsyncIOMotorClient``
@@ -129,10 +132,11 @@ class Repository(LoopBackMethods[E]):
 
     def transaction(self) -> AbstractAsyncContextManager[Session]:
         """``async with repo.transaction() as session:`` a session in a transaction,
-        committed on success, aborted on an exception; pass ``session=`` to the calls.
-        However the commit ends (even with an unknown result), the session is ended so
-        that no transaction stays open on the server."""
-        return self._db.transaction()
+        committed on success, aborted on an exception. Every repository on the same
+        client joins it without ``session=`` (``odm.transaction``); nested, it joins the
+        outer one. However the commit ends (even with an unknown result), the session is
+        ended so that no transaction stays open on the server."""
+        return transaction(self._db)
 
     # --- writes ---------------------------------------------------------------------
 
@@ -204,7 +208,7 @@ class Repository(LoopBackMethods[E]):
         }
         if entity.__pydantic_extra__:
             data.update(entity.__pydantic_extra__)
-        await self.update_by_id(entity.get_id(), data, session=session, options=options)
+        await update_stamped(self, entity, data, session=session, options=options)
 
     async def update_all(
         self,
@@ -262,7 +266,7 @@ class Repository(LoopBackMethods[E]):
         query = self._id_where(id, operation.where)
         entity, doc = await self._saving(operation, validated, target_id=id)
         doc.pop(ID_FIELD, None)  # replace_one keeps the stored _id
-        matched = await self._collection.replace_one(query, doc, session=session)
+        matched = await replace_checked(self, id, query, entity, doc, session=session)
         if not matched:
             raise EntityNotFoundError(self.meta.name, id)
         if isinstance(data, self.entity_class) and data is not entity:
@@ -642,3 +646,4 @@ class Repository(LoopBackMethods[E]):
             entity.__pydantic_fields_set__.add(id_prop.name)
         if isinstance(data, self.entity_class) and data is not entity:
             data.__dict__[id_prop.name] = entity.__dict__[id_prop.name]
+            copy_stamps(self.meta, entity, data)

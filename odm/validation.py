@@ -33,6 +33,7 @@ from .rules import (
 )
 from .scoping import apply_scope_defaults, scope_conflicts
 from .types import LEAF_TYPES
+from .versioning import stamp_whole, unmark
 
 __all__ = [
     "NO_ID",
@@ -488,6 +489,7 @@ def _prepare(
     raw = check_names(raw_data(meta, data), "", problems)
     apply_strict(meta, raw, problems)
     check_id(meta, raw, problems, mode=mode, target_id=target_id)
+    stamped = stamp_whole(meta, data, raw, problems.add, mode=mode)
     id_prop = meta.id
     if mode == "replace" and target_id is not NO_ID and id_prop and not id_prop.generated:
         # a caller-supplied id is required: replacing keeps the stored one
@@ -496,6 +498,8 @@ def _prepare(
         apply_scope_defaults(raw, scope)
     instance = _validate_whole(cls, raw, problems)
     doc: dict[str, Any] = {}
+    if instance is not None and stamped:
+        unmark(meta, instance)
     if instance is not None:
         check_extras(instance, "", problems)
         doc = _encoded(instance, problems)

@@ -269,6 +269,7 @@ class MockDatabase(ServerDatabase):
     kind: ClassVar[str] = "mongomock"
     collection_class: ClassVar[type[ServerCollection]] = MockCollection
     supports_transactions: ClassVar[bool] = False
+    supports_change_streams: ClassVar[bool] = False
 
     # asked before motor's in the table: the mock's classes pass for motor's
     database_class: ClassVar[tuple[str, str]] = ("mongomock_motor", "AsyncMongoMockDatabase")

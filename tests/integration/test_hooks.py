@@ -610,4 +610,6 @@ async def test_hooks_run_inside_the_callers_session(gadgets: Repository[Gadget])
     gadgets.observe("after save", count_in_session)
     async with gadgets.transaction() as session:
         await gadgets.create({"id": "c", "name": "C"}, session=session)
-    assert seen == [(session, 3)]
+    async with odm.transaction(gadgets.database) as implicit:  # no session= anywhere
+        await gadgets.create({"id": "d", "name": "D"})
+    assert seen == [(session, 3), (implicit, 4)]

@@ -28,6 +28,9 @@ SPEC_NAMES = {
 }
 # `migrate` runs the index migration of several entity classes (issue 4)
 ADDED_NAMES = {"migrate", "discover_model"}
+# implicit transactions and change streams (issue 15)
+ADDED_NAMES |= {"transaction", "run_in_transaction", "ChangeEvent"}
+ADDED_NAMES |= {"ConflictError"}  # optimistic concurrency (issue 15)
 # operation hooks (issue 15)
 ADDED_NAMES |= {"hook", "HookContext"}
 
