@@ -156,10 +156,13 @@ class HookRegistry(HookPoints):
             raise InvalidFilterError("", f"a filter is a mapping, not {type(query).__name__}")
         operation.where, operation.query = query.get("where"), None
 
-    async def before_save(self, operation: HookContext) -> None:
+    async def before_save(self, operation: HookContext) -> bool:
+        if not self._hooks["before save"]:
+            return False
         if operation.instance is None and isinstance(operation.data, Mapping):
             operation.data = dict(operation.data)  # the caller's stays as it was
         await self.run("before save", operation)
+        return True
 
     async def persist(self, operation: HookContext, document: Document) -> None:
         await self.run("persist", operation)

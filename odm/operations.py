@@ -94,8 +94,10 @@ class HookPoints:
     async def access(self, operation: Operation) -> None:
         """Before a query runs (reads, by-id and bulk writes, deletes)."""
 
-    async def before_save(self, operation: Operation) -> None:
-        """After validation, before encoding: once per entity written, once per bulk write."""
+    async def before_save(self, operation: Operation) -> bool:
+        """After validation, before encoding: once per entity written, once per bulk write.
+        True when hooks ran (what they may have changed is then validated again)."""
+        return False
 
     async def persist(self, operation: Operation, document: Document) -> None:
         """With the document about to be sent to the driver."""

@@ -454,15 +454,16 @@ class Repository(LoopBackMethods[E], ChangeStreams[E]):
     async def _saving(
         self, operation: Operation, validated: Validated[E], *, target_id: Any = _NO_ID
     ) -> Validated[E]:
-        """before save -> (validate again what a hook changed) -> persist: the entity
-        and the document to send (validation encoded it once, checking its size)."""
+        """before save -> (validate again what a hook changed: a hook cannot store what a
+        caller could not) -> persist: the entity and the document to send (validation
+        encoded it once, checking its size)."""
         hooks = self._hooks
         if not hooks.active:
             return validated
         operation.instance = validated[0]
-        await hooks.before_save(operation)
-        # a hook cannot store what a caller could not: its instance is validated again
-        if target_id is _NO_ID:
+        if not await hooks.before_save(operation):  # no hook ran: nothing changed
+            entity, doc = validated
+        elif target_id is _NO_ID:
             entity, doc = self._validate_create(operation.instance)
         else:
             entity, doc = self._validate_replace(operation.instance, target_id=target_id)
@@ -485,8 +486,7 @@ class Repository(LoopBackMethods[E], ChangeStreams[E]):
         ``plan``) -> the update document -> persist. An upsert's document also carries what
         its insert would store, validated as a create (``$setOnInsert``)."""
         hooks = self._hooks
-        if hooks.active:
-            await hooks.before_save(operation)
+        if hooks.active and await hooks.before_save(operation):
             target = {} if operation.id is None else {"target_id": operation.id}
             replan(plan, self._update_plan(operation.data or {}, **target))
         update = self._upsert_document(operation, plan) if upsert else plan.document(self.meta)
