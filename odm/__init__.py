@@ -20,12 +20,14 @@ from .errors import (
     ODMError,
     ValidationError,
 )
+from .geo import GeoPoint
 from .hooks import hook
 from .indexes import migrate
 from .inference import build_model_from_instance
 from .models import Entity, Model, model
 from .operations import HookContext
 from .properties import prop
+from .relations import belongs_to, has_many, has_many_through, has_one, references_many
 from .repository import Repository
 from .schema import get_json_schema
 from .transactions import run_in_transaction, transaction
@@ -36,6 +38,7 @@ __all__ = [
     "DuplicateKeyError",
     "Entity",
     "EntityNotFoundError",
+    "GeoPoint",
     "HookContext",
     "InvalidFilterError",
     "Model",
@@ -43,16 +46,21 @@ __all__ = [
     "ODMError",
     "Repository",
     "ValidationError",
+    "belongs_to",
     "build_model_from_instance",
     "connect",
     "define_model",
     "discover_model",
     "get_json_schema",
+    "has_many",
+    "has_many_through",
+    "has_one",
     "hook",
     "migrate",
     "model",
     "model_definition",
     "prop",
+    "references_many",
     "run_in_transaction",
     "transaction",
 ]

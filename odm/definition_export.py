@@ -24,6 +24,7 @@ from pydantic_core import PydanticUndefined, to_jsonable_python
 from .errors import ModelDefinitionError
 from .metadata import ModelMeta, PropertyMeta, meta_of
 from .models import Entity, Model
+from .relations.metadata import relations_of
 from .stamps import StampOptions
 from .types import SCALAR_TABLE, TypeInfo
 
@@ -126,6 +127,10 @@ class _Exporter:
             definition["description"] = description
         own = [p for p in own if not isinstance(p.options, StampOptions)]  # the setting adds them
         definition["properties"] = {p.name: self.property(meta, p) for p in own}
+        if meta.relations:
+            definition["relations"] = {
+                name: relation.definition() for name, relation in relations_of(meta).items()
+            }
         if settings:
             definition["settings"] = settings
         return definition
@@ -192,6 +197,9 @@ class _Exporter:
         if info.kind == "any":
             return "any", None
         if info.kind == "model" and info.model is not None:
+            builtin = getattr(info.model, "__odm_loopback_type__", None)
+            if builtin is not None:  # odm.GeoPoint: LoopBack's own GeoPoint type
+                return builtin, None
             name = _model_name(info.model)
             known = self.models.get(name)
             if known is not None and known is not info.model:

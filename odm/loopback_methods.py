@@ -80,9 +80,11 @@ class _Steps(Protocol[E]):
     async def _saved(
         self, operation: Operation, *, is_new_instance: bool | None = None
     ) -> None: ...
-    async def _loaded(self, operation: Operation, doc: Document, *, partial: bool = False) -> E: ...
+    async def _loaded(
+        self, operation: Operation, doc: Document, *, partial: Mapping[str, Any] | None = None
+    ) -> E: ...
     async def _loaded_all(
-        self, operation: Operation, docs: list[Document], *, partial: bool
+        self, operation: Operation, docs: list[Document], *, partial: Mapping[str, Any] | None
     ) -> list[E]: ...
     def _upsert_document(self, operation: Operation, plan: UpdatePlan) -> Document: ...
     def _validate_create(self, data: Mapping[str, Any] | E) -> Validated[E]: ...
@@ -300,17 +302,17 @@ class LoopBackMethods(Generic[E]):
             return []
         id_where = {self._id_name: {"inq": list(wanted)}}
         where = (operation.query or {}).get("where")
-        query = repo._query(
-            {**(operation.query or {}), "where": {"and": [id_where, where]} if where else id_where}
-        )
+        given = cast(Any, self)._include_keys(operation.query) or {}  # keys an include needs
+        query = repo._query({**given, "where": {"and": [id_where, where]} if where else id_where})
         projection = query.projection
         docs = await repo._collection.find_all(query.where, projection=projection, session=session)
-        entities = await repo._loaded_all(operation, docs, partial=projection is not None)
+        entities = await repo._loaded_all(operation, docs, partial=projection)
         placed = sorted(
             entities, key=lambda entity: wanted.get(coerce_id(repo.meta, entity.get_id()), 0)
         )
         end = None if not query.limit else query.skip + query.limit
-        return placed[query.skip : end]
+        chosen = placed[query.skip : end]
+        return cast("list[E]", await cast(Any, self)._include(operation.query, chosen, session))
 
     @overload
     async def aggregate(

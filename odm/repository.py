@@ -19,7 +19,6 @@ from .changes import ChangeStreams
 from .codec import decode, decode_many, decode_trusted
 from .drivers import Collection, Database, Document, DriverDatabase, Session, adapt
 from .drivers.concerns import collection_options
-from .error_names import ErrorNames
 from .errors import (
     DuplicateKeyError,
     EntityNotFoundError,
@@ -30,12 +29,17 @@ from .errors import (
 from .filters import Filter as FilterDict
 from .filters import Query, sort_spec, translate_filter, translate_where
 from .filters import Where as WhereDict
-from .hooks import HookRegistry, replan
+from .geo import Reads, reads, refuse_near
+from .hidden import ErrorNames
+from .hooks import HookRegistry
 from .ids import id_condition
 from .loopback_methods import LoopBackMethods
 from .metadata import ID_FIELD, ModelMeta, meta_of
 from .models import Entity
 from .operations import HookPoints, Operation
+from .partial import decode_partial, decode_partial_many, refuse_partial, update_data
+from .pipeline import PipelinePoints
+from .relations.methods import RelationMethods
 from .scoping import scope_values
 from .transactions import transaction
 from .updates import UpdatePlan, translate_update
@@ -49,10 +53,12 @@ Filter = FilterDict | Mapping[str, Any]
 Where = WhereDict | Mapping[str, Any]
 Options = Mapping[str, Any] | None
 _NO_ID: Any = object()
+#: the projection of a read (None: whole documents)
+Projection = Mapping[str, Any] | None
 Validated = tuple[E, Document]
 
 
-class Repository(LoopBackMethods[E], ChangeStreams[E]):
+class Repository(LoopBackMethods[E], RelationMethods[E], ChangeStreams[E], PipelinePoints[E]):
     """The async repository of ``entity_class`` on a database ``db``.
 
     ``db`` is a database of ``pymongo.AsyncMongoClient``, motor's ``AsyncIOMotorClient``
@@ -83,6 +89,7 @@ class Repository(LoopBackMethods[E], ChangeStreams[E]):
         write_concern: Any = None,
         read_concern: Any = None,
         read_preference: Any = None,
+        max_include_depth: int = 3,
     ) -> None:
         meta = meta_of(entity_class)
         if meta is None or not meta.is_entity or meta.id is None:
@@ -94,6 +101,7 @@ class Repository(LoopBackMethods[E], ChangeStreams[E]):
         self.prohibit_hidden_in_query = prohibit_hidden_in_query
         self.validate_on_load = validate_on_load
         self.allow_regexp = allow_regexp
+        self.max_include_depth = max_include_depth
         self._db: Database = adapt(db)
         #: the collection's ``write_concern``/``read_concern``/``read_preference`` as
         #: pymongo objects (the database's own when not given; mongomock ignores them)
@@ -200,14 +208,7 @@ class Repository(LoopBackMethods[E], ChangeStreams[E]):
         self, entity: E, *, session: Session | None = None, options: Options = None
     ) -> None:
         """``update_by_id(entity.id, entity's data)``."""
-        assert self.meta.id is not None
-        data = {
-            name: value
-            for name, value in entity.__dict__.items()
-            if name != self.meta.id.name and name in self.meta.properties
-        }
-        if entity.__pydantic_extra__:
-            data.update(entity.__pydantic_extra__)
+        data = update_data(self.meta, entity)  # a partial instance's held properties only
         await update_stamped(self, entity, data, session=session, options=options)
 
     async def update_all(
@@ -223,6 +224,7 @@ class Repository(LoopBackMethods[E], ChangeStreams[E]):
         await self._access(operation)
         plan = self._update_plan(data)
         query = self._where(operation.where)
+        refuse_near(query)  # near orders reads; a write cannot take it
         update = await self._saving_changes(operation, plan)
         matched = await self._collection.update_many(plan.guard(query), update, session=session)
         await self._saved(operation)
@@ -293,6 +295,7 @@ class Repository(LoopBackMethods[E], ChangeStreams[E]):
         await self._access(operation)
         plan = self._update_plan(data)
         query = self._where(operation.where)
+        refuse_near(query)  # near orders reads; a write cannot take it
         sort = self._order(order)
         update = await self._saving_changes(operation, plan, upsert=upsert)
         doc = await self._collection.find_one_and_update(
@@ -320,6 +323,7 @@ class Repository(LoopBackMethods[E], ChangeStreams[E]):
         operation = Operation("delete_all", self, session, where=where, options=options)
         await self._access(operation)
         query = self._where(operation.where)
+        refuse_near(query)  # near orders reads; a write cannot take it
         await self._deleting(operation)
         deleted = await self._collection.delete_many(query, session=session)
         await self._deleted(operation)
@@ -350,8 +354,8 @@ class Repository(LoopBackMethods[E], ChangeStreams[E]):
         """Every entity matching the LoopBack ``filter`` (where, fields, order, limit, skip)."""
         operation = Operation("find", self, session, query=filter, options=options)
         await self._access(operation)
-        query = self._query(operation.query)
-        docs = await self._collection.find_all(
+        query = self._query(self._include_keys(operation.query))
+        docs = await self._reads(query.where).find_all(
             query.where,
             projection=query.projection,
             sort=query.sort,
@@ -359,7 +363,8 @@ class Repository(LoopBackMethods[E], ChangeStreams[E]):
             limit=query.limit or 0,
             session=session,
         )
-        return await self._loaded_all(operation, docs, partial=query.projection is not None)
+        entities = await self._loaded_all(operation, docs, partial=query.projection)
+        return await self._include(operation.query, entities, session)
 
     async def find_one(
         self,
@@ -371,8 +376,8 @@ class Repository(LoopBackMethods[E], ChangeStreams[E]):
         """The first entity matching ``filter``, or None."""
         operation = Operation("find_one", self, session, query=filter, options=options)
         await self._access(operation)
-        query = self._query(operation.query)
-        doc = await self._collection.find_one(
+        query = self._query(self._include_keys(operation.query))
+        doc = await self._reads(query.where).find_one(
             query.where,
             projection=query.projection,
             sort=query.sort,
@@ -381,7 +386,8 @@ class Repository(LoopBackMethods[E], ChangeStreams[E]):
         )
         if doc is None:
             return None
-        return await self._loaded(operation, doc, partial=query.projection is not None)
+        entity = await self._loaded(operation, doc, partial=query.projection)
+        return (await self._include(operation.query, [entity], session))[0]
 
     async def find_by_id(
         self,
@@ -394,13 +400,14 @@ class Repository(LoopBackMethods[E], ChangeStreams[E]):
         """The entity with this id; ``EntityNotFoundError`` when there is none (in scope)."""
         operation = Operation("find_by_id", self, session, id=id, query=filter, options=options)
         await self._access(operation)
-        query = self._query(operation.query, id=id)
-        doc = await self._collection.find_one(
+        query = self._query(self._include_keys(operation.query), id=id)
+        doc = await self._reads(query.where).find_one(
             query.where, projection=query.projection, session=session
         )
         if doc is None:
             raise EntityNotFoundError(self.meta.name, id)
-        return await self._loaded(operation, doc, partial=query.projection is not None)
+        entity = await self._loaded(operation, doc, partial=query.projection)
+        return (await self._include(operation.query, [entity], session))[0]
 
     async def iterate(
         self,
@@ -414,8 +421,12 @@ class Repository(LoopBackMethods[E], ChangeStreams[E]):
         number of results."""
         operation = Operation("iterate", self, session, query=filter, options=options)
         await self._access(operation)
-        query = self._query(operation.query)
-        partial = query.projection is not None
+        query = self._query(self._include_keys(operation.query))
+        if (operation.query or {}).get("include") is not None:
+            async for entity in self._iterate_including(operation, query, batch_size, session):
+                yield entity
+            return
+        partial = query.projection
         hooks, observed = self._hooks, self._hooks.active
         async for doc in self._cursor(query, batch_size=batch_size, session=session):
             entity = self._load(doc, partial=partial)
@@ -430,7 +441,7 @@ class Repository(LoopBackMethods[E], ChangeStreams[E]):
         operation = Operation("count", self, session, where=where, options=options)
         await self._access(operation)
         query = self._where(operation.where)
-        return await self._collection.count(query, session=session)
+        return await self._reads(query).count(query, session=session)
 
     async def exists(
         self, id: Any, *, session: Session | None = None, options: Options = None
@@ -445,31 +456,8 @@ class Repository(LoopBackMethods[E], ChangeStreams[E]):
         doc = await self._collection.find_one(query, projection={ID_FIELD: 1}, session=session)
         return doc is not None
 
-    # --- the pipeline's points (each one attribute read while no hook is registered) ---
-
-    async def _access(self, operation: Operation) -> None:
-        if self._hooks.active:
-            await self._hooks.access(operation)
-
-    async def _saving(
-        self, operation: Operation, validated: Validated[E], *, target_id: Any = _NO_ID
-    ) -> Validated[E]:
-        """before save -> (validate again what a hook changed: a hook cannot store what a
-        caller could not) -> persist: the entity and the document to send (validation
-        encoded it once, checking its size)."""
-        hooks = self._hooks
-        if not hooks.active:
-            return validated
-        operation.instance = validated[0]
-        if not await hooks.before_save(operation):  # no hook ran: nothing changed
-            entity, doc = validated
-        elif target_id is _NO_ID:
-            entity, doc = self._validate_create(operation.instance)
-        else:
-            entity, doc = self._validate_replace(operation.instance, target_id=target_id)
-        operation.instance = entity
-        await hooks.persist(operation, doc)
-        return entity, doc
+    # --- the pipeline's points (each one attribute read while no hook is registered;
+    # the others are odm.pipeline's) ---
 
     async def _saving_all(
         self, operation: Operation, validated: list[Validated[E]]
@@ -479,50 +467,21 @@ class Repository(LoopBackMethods[E], ChangeStreams[E]):
             return validated
         return [await self._saving(operation.item(pair[0]), pair) for pair in validated]
 
-    async def _saving_changes(
-        self, operation: Operation, plan: UpdatePlan, *, upsert: bool = False
-    ) -> Document:
-        """before save (``data`` + ``where``; what a hook changed is validated again, into
-        ``plan``) -> the update document -> persist. An upsert's document also carries what
-        its insert would store, validated as a create (``$setOnInsert``)."""
-        hooks = self._hooks
-        if hooks.active and await hooks.before_save(operation):
-            target = {} if operation.id is None else {"target_id": operation.id}
-            replan(plan, self._update_plan(operation.data or {}, **target))
-        update = self._upsert_document(operation, plan) if upsert else plan.document(self.meta)
-        if hooks.active:
-            await hooks.persist(operation, update)
-        return update
-
-    async def _saved(self, operation: Operation, *, is_new_instance: bool | None = None) -> None:
-        if self._hooks.active:
-            operation.is_new_instance = is_new_instance
-            await self._hooks.after_save(operation)
-
-    async def _saved_all(self, operation: Operation, entities: list[E]) -> None:
-        if self._hooks.active:
-            for entity in entities:
-                await self._saved(operation.item(entity), is_new_instance=True)
-
-    async def _deleting(self, operation: Operation) -> None:
-        if self._hooks.active:
-            await self._hooks.before_delete(operation)
-
-    async def _deleted(self, operation: Operation) -> None:
-        if self._hooks.active:
-            await self._hooks.after_delete(operation)
-
-    async def _loaded(self, operation: Operation, doc: Document, *, partial: bool = False) -> E:
+    async def _loaded(
+        self, operation: Operation, doc: Document, *, partial: Projection = None
+    ) -> E:
         entity = self._load(doc, partial=partial)
         if self._hooks.active:  # loaded: the hook sees (and may change) the entity
             await self._hooks.loaded(operation.item(entity), doc)
         return entity
 
     async def _loaded_all(
-        self, operation: Operation, docs: list[Document], *, partial: bool
+        self, operation: Operation, docs: list[Document], *, partial: Projection
     ) -> list[E]:
-        trusted = partial or not self.validate_on_load
-        entities = decode_many(self.entity_class, docs, trusted=trusted)
+        if partial:
+            entities = decode_partial_many(self.entity_class, docs, partial)
+        else:
+            entities = decode_many(self.entity_class, docs, trusted=not self.validate_on_load)
         if self._hooks.active:
             for entity, doc in zip(entities, docs, strict=True):
                 await self._hooks.loaded(operation.item(entity), doc)
@@ -531,9 +490,11 @@ class Repository(LoopBackMethods[E], ChangeStreams[E]):
     # --- the steps ------------------------------------------------------------------
 
     def _validate_create(self, data: Mapping[str, Any] | E) -> Validated[E]:
+        refuse_partial(self.meta, data)
         return validate_create_document(self.entity_class, data, scope_values=self._scope_values)
 
     def _validate_replace(self, data: Mapping[str, Any] | E, *, target_id: Any) -> Validated[E]:
+        refuse_partial(self.meta, data)
         return validate_replace_document(
             self.entity_class, data, target_id=target_id, scope_values=self._scope_values
         )
@@ -622,7 +583,7 @@ class Repository(LoopBackMethods[E], ChangeStreams[E]):
     def _cursor(
         self, query: Query, *, batch_size: int | None = None, session: Session | None = None
     ) -> AsyncIterator[Document]:
-        return self._collection.find(
+        return self._reads(query.where).find(
             query.where,
             projection=query.projection,
             sort=query.sort,
@@ -632,8 +593,14 @@ class Repository(LoopBackMethods[E], ChangeStreams[E]):
             session=session,
         )
 
-    def _load(self, doc: Mapping[str, Any], *, partial: bool = False) -> E:
-        if partial or not self.validate_on_load:
+    def _reads(self, where: Mapping[str, Any]) -> Reads:
+        """The collection's reads, or for a where with ``near`` its nearest-first ones."""
+        return reads(self._collection, where)
+
+    def _load(self, doc: Mapping[str, Any], *, partial: Projection = None) -> E:
+        if partial:
+            return decode_partial(self.entity_class, doc, partial)
+        if not self.validate_on_load:
             return decode_trusted(self.entity_class, doc)
         return decode(self.entity_class, doc)
 

@@ -390,11 +390,21 @@ def raw_data(meta: ModelMeta, data: Mapping[str, Any] | BaseModel) -> dict[str, 
     return dict(data)
 
 
+NAVIGATIONAL_MESSAGE = (
+    "is a navigational property (a relation), never stored; write the related entities "
+    "through their repository (repo.related(entity, name))"
+)
+
+
 def apply_strict(meta: ModelMeta, raw: dict[str, Any], problems: Problems) -> None:
     """Apply the strict mode to the top-level names of ``raw`` (in place); a
     ``strict=False`` extra named like a declared property's field is refused."""
     for key in list(raw):
         if key in meta.properties or is_bad_name(key):
+            continue
+        if key in meta.relations:
+            if raw.pop(key) is not None:  # None: not set
+                problems.add(key, "navigational-property", NAVIGATIONAL_MESSAGE, None)
             continue
         if key == ID_FIELD and meta.id is not None:
             raw.setdefault(meta.id.name, raw.pop(key))

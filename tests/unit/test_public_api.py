@@ -31,6 +31,10 @@ ADDED_NAMES = {"migrate", "discover_model"}
 # implicit transactions and change streams (issue 15)
 ADDED_NAMES |= {"transaction", "run_in_transaction", "ChangeEvent"}
 ADDED_NAMES |= {"ConflictError"}  # optimistic concurrency (issue 15)
+# relations (wave 2)
+ADDED_NAMES |= {"belongs_to", "has_many", "has_one", "has_many_through", "references_many"}
+# the point type of geo queries (issue 14)
+ADDED_NAMES |= {"GeoPoint"}
 # operation hooks (issue 15)
 ADDED_NAMES |= {"hook", "HookContext"}
 
