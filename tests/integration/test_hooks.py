@@ -21,6 +21,7 @@ from odm import (
     ODMError,
     Repository,
     ValidationError,
+    has_many,
     model,
     prop,
 )
@@ -613,3 +614,40 @@ async def test_hooks_run_inside_the_callers_session(gadgets: Repository[Gadget])
     async with odm.transaction(gadgets.database) as implicit:  # no session= anywhere
         await gadgets.create({"id": "d", "name": "D"})
     assert seen == [(session, 3), (implicit, 4)]
+
+
+@model(collection="hook_authors")
+class Author(Entity):
+    name: str
+    books: list[Book] | None = has_many()
+
+
+@model(collection="hook_books")
+class Book(Entity):
+    title: str
+    author_id: str | None = None
+
+    @odm.hook("before save")
+    def strip(ctx: HookContext) -> None:
+        if ctx.instance is not None:
+            ctx.instance.title = ctx.instance.title.strip()
+
+    @odm.hook("loaded")
+    def mark(ctx: HookContext) -> None:
+        ctx.instance.title = f"{ctx.instance.title} (loaded)"
+
+
+async def test_related_repositories_and_include_run_the_targets_hooks(odm_db: Any) -> None:
+    authors, books = Repository(Author, odm_db), Repository(Book, odm_db)
+    seen: list[str] = []
+    books.observe("after save", lambda ctx: seen.append(f"{ctx.operation} {ctx.instance.title}"))
+    ann = await authors.create({"name": "Ann"})
+    related = authors.related(ann, "books")
+    related.share_hooks(books)  # the related repository runs the books repository's hooks
+    await related.create({"title": "  Dune "})
+    assert seen == ["create Dune"]
+    [found] = await authors.find({"include": "books"})  # the class's hooks run on include
+    assert [book.title for book in found.books or []] == ["Dune (loaded)"]
+    assert [book.title for book in await related.find()] == ["Dune (loaded)"]
+    raw = await books.collection.find({}, {"_id": 0}).to_list(None)
+    assert raw == [{"title": "Dune", "author_id": ann.id}]
