@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, TypeVar
 
+from bson import ObjectId
 from pydantic import BaseModel
 
 from .codec import decode, decode_many, decode_trusted
@@ -29,7 +30,7 @@ from .filters import Filter as FilterDict
 from .filters import Query, sort_spec, translate_filter, translate_where
 from .filters import Where as WhereDict
 from .hidden import path_is_hidden
-from .ids import id_condition
+from .ids import coerce_id, id_condition
 from .indexes import MigrationReport, automigrate_repository, migrate_repository
 from .loopback_methods import LoopBackMethods
 from .metadata import ID_FIELD, ModelMeta, meta_of
@@ -45,6 +46,7 @@ E = TypeVar("E", bound=Entity)
 Filter = FilterDict | Mapping[str, Any]
 Where = WhereDict | Mapping[str, Any]
 _NO_ID: Any = object()
+_STORED_AS_IS = frozenset([str, int, ObjectId])  # ids a query holds as they are
 Validated = tuple[E, Document]
 
 
@@ -355,7 +357,14 @@ class Repository(LoopBackMethods[E]):
         """The entity with this id; ``EntityNotFoundError`` when there is none (in scope)."""
         operation = Operation("find_by_id", self, session, id=id, query=filter)
         await self._access(operation)
-        query = self._query(operation.query, id=id)
+        id_prop = self.meta.id
+        assert id_prop is not None
+        plain = operation.query is None and not self.scope and not id_prop.hidden
+        value = coerce_id(self.meta, id) if plain else None
+        if value.__class__ in _STORED_AS_IS:  # a plain lookup: no filter to translate
+            query = Query({id_prop.field_name: value}, None, None, 0, None)
+        else:
+            query = self._query(operation.query, id=id)
         doc = await self._collection.find_one(
             query.where, projection=query.projection, session=session
         )
