@@ -22,6 +22,7 @@ from bson import Binary, ObjectId
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
+from .collector import collector_paused
 from .generated import compiling, entry, generate
 from .metadata import ModelMeta, PropertyMeta, meta_of
 from .properties import loading
@@ -248,23 +249,25 @@ def decode(cls: type[T], doc: Mapping[str, Any]) -> T:
 def decode_many(
     cls: type[T], docs: Iterable[Mapping[str, Any]], *, trusted: bool = False
 ) -> list[T]:
-    """Several stored documents as instances, validated unless ``trusted``."""
+    """Several stored documents as instances, validated unless ``trusted``; the cyclic
+    collector is paused while they are built (see :mod:`odm.collector`)."""
     meta = meta_of(cls)
     token = loading.set(True)
-    try:
-        if trusted:
-            load = _loader(cls)
-            return [load(doc) for doc in docs]
-        extra, restore = _load_mode(meta)
-        validate = validator_of(cls)
-        if not restore:
-            return [validate(doc, by_alias=True, by_name=False, extra=extra) for doc in docs]
-        docs = list(docs)
-        instances = [validate(doc, by_alias=True, by_name=False, extra=extra) for doc in docs]
-    finally:
-        loading.reset(token)
-    for instance, doc in zip(instances, docs, strict=True):
-        _restore_extras(instance, doc)
+    with collector_paused():
+        try:
+            if trusted:
+                load = _loader(cls)
+                return [load(doc) for doc in docs]
+            extra, restore = _load_mode(meta)
+            validate = validator_of(cls)
+            if not restore:
+                return [validate(doc, by_alias=True, by_name=False, extra=extra) for doc in docs]
+            docs = list(docs)
+            instances = [validate(doc, by_alias=True, by_name=False, extra=extra) for doc in docs]
+        finally:
+            loading.reset(token)
+        for instance, doc in zip(instances, docs, strict=True):
+            _restore_extras(instance, doc)
     return instances
 
 

@@ -17,6 +17,7 @@ from bson import ObjectId
 from pydantic import BaseModel
 
 from .codec import decode, decode_many, decode_trusted
+from .collector import collector_paused
 from .drivers import Collection, Database, Document, DriverDatabase, Session, adapt
 from .drivers.concerns import collection_options
 from .errors import (
@@ -36,6 +37,7 @@ from .loopback_methods import LoopBackMethods
 from .metadata import ID_FIELD, ModelMeta, meta_of
 from .models import Entity
 from .operations import NO_HOOKS, HookPoints, Operation
+from .rules import ITERATE_BATCH_SIZE
 from .scoping import scope_values
 from .updates import UpdatePlan, translate_update, upsert_document
 from .validation import validate_create_document, validate_replace_document
@@ -376,11 +378,12 @@ class Repository(LoopBackMethods[E]):
         self,
         filter: Filter | None = None,
         *,
-        batch_size: int | None = None,
+        batch_size: int | None = ITERATE_BATCH_SIZE,
         session: Session | None = None,
     ) -> AsyncIterator[E]:
         """Stream the matching entities with the cursor: memory does not grow with the
-        number of results."""
+        number of results (``batch_size`` documents per server batch, 1,000 by default;
+        None leaves the batches to the server, up to 16 MiB of BSON each)."""
         operation = Operation("iterate", self, session, query=filter)
         await self._access(operation)
         query = self._query(operation.query)
@@ -530,20 +533,21 @@ class Repository(LoopBackMethods[E]):
         with the item's index)."""
         validated: list[Validated[E]] = []
         details: list[ErrorDetail] = []
-        for position, item in enumerate(items):
-            try:
-                validated.append(self._validate_create(item))
-            except ValidationError as error:
-                for detail in error.details:
-                    path = f"{position}.{detail['path']}" if detail["path"] else str(position)
-                    details.append(
-                        ErrorDetail(
-                            path=path,
-                            code=detail["code"],
-                            message=detail["message"],
-                            value=detail["value"],
+        with collector_paused():  # a batch that stays alive: odm.collector
+            for position, item in enumerate(items):
+                try:
+                    validated.append(self._validate_create(item))
+                except ValidationError as error:
+                    for detail in error.details:
+                        path = f"{position}.{detail['path']}" if detail["path"] else str(position)
+                        details.append(
+                            ErrorDetail(
+                                path=path,
+                                code=detail["code"],
+                                message=detail["message"],
+                                value=detail["value"],
+                            )
                         )
-                    )
         if details:
             raise ValidationError(self.meta.name, details)
         return validated
