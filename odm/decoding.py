@@ -114,6 +114,7 @@ _INLINE: dict[Any, str] = {}
 _INLINE_NAMES: dict[str, Any] = {
     "OID": ObjectId,
     "DT": dt.datetime,
+    "UTC": dt.UTC,
     "UUID": uuid.UUID,
     "EPOCH_UTC": EPOCH_UTC,
     "EPOCH_BSON": EPOCH_BSON,
@@ -284,8 +285,9 @@ def _uuid_from_bson(value: Any) -> Any:
 
 
 _INLINE[_datetime_from_bson] = (
-    "(EPOCH_UTC + (v - EPOCH_BSON) if (v := {source}).__class__ is DT and v.tzinfo is BSON_UTC "
-    "else (None if v is None else c{n}(v)))"
+    "(v if (v := {source}).__class__ is DT and (z := v.tzinfo) is UTC else EPOCH_UTC + "
+    "(v - EPOCH_BSON) if v.__class__ is DT and z is BSON_UTC else (None if v is None else "
+    "c{n}(v)))"
 )
 _INLINE[_uuid_from_bson] = "(v if (v := {source}).__class__ is UUID or v is None else c{n}(v))"
 if object_id_bytes is not None:
