@@ -11,6 +11,7 @@ Against a shared database, run as many copies as you like, on as many machines::
     python examples/worker.py work --name w2 &
     python examples/worker.py report                   # streams every job, with a progress bar
     python examples/worker.py requeue --older-than 300 # jobs of crashed workers, back in line
+    python examples/worker.py follow                   # each job as it finishes (change stream)
 
 Why it is safe in several copies: a job is claimed with one atomic
 ``find_one_and_update`` (queued -> running, with the worker's name), so two workers never
@@ -28,12 +29,15 @@ import sys
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from random import Random
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from tqdm import tqdm
 
 import odm
 from odm import Entity, Repository, model, prop
+
+if TYPE_CHECKING:
+    from odm.changes import ChangeStream
 
 Status = Literal["queued", "running", "done", "failed"]
 
@@ -199,6 +203,29 @@ async def report(db: Any, *, progress: bool = True) -> dict[str, Any]:
     }
 
 
+def finished_jobs(db: Any, *, resume_after: Any = None) -> ChangeStream[Job]:
+    """The jobs as workers finish them, pushed by the server (a change stream: no polling).
+    ``resume_after`` (an event's ``resume_token``) continues where a follower stopped."""
+    where = {"status": {"inq": ["done", "failed"]}}
+    return Repository(Job, db).watch(where, resume_after=resume_after)
+
+
+async def follow(changes: ChangeStream[Job], *, count: int | None = None) -> int:
+    """Print each job as it finishes, until ``count`` of them (or forever)."""
+    seen = 0
+    async for event in changes:
+        # the where tests the job as the server finds it when the event is read (a claim
+        # read late shows the job done already): the update's own status says what it did
+        if event.entity is None or event.updated.get("status") not in ("done", "failed"):
+            continue
+        job = event.entity
+        print(f"{job.id} {job.status} by {job.worker}: {job.factors or job.error}")
+        seen += 1
+        if count is not None and seen >= count:
+            break
+    return seen
+
+
 def describe(summary: dict[str, Any]) -> str:
     """The report as three lines of text."""
 
@@ -248,6 +275,8 @@ async def main(argv: list[str] | None = None) -> None:
     commands.add_parser("report", help="stream every job and count them")
     again = commands.add_parser("requeue", help="requeue the jobs of crashed workers")
     again.add_argument("--older-than", type=float, default=300, metavar="SECONDS")
+    watch = commands.add_parser("follow", help="print each job as it finishes")
+    watch.add_argument("--count", type=int, help="stop after this many (default: never)")
     args = parser.parse_args(argv)
 
     async with odm.connect(args.uri) as db:
@@ -265,6 +294,9 @@ async def main(argv: list[str] | None = None) -> None:
             print(describe(await report(db)))
         elif args.command == "requeue":
             print(f"requeued {await requeue(db, timedelta(seconds=args.older_than))} jobs")
+        elif args.command == "follow":
+            async with finished_jobs(db) as changes:
+                await follow(changes, count=args.count)
 
 
 if __name__ == "__main__":

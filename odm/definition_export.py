@@ -24,6 +24,8 @@ from pydantic_core import PydanticUndefined, to_jsonable_python
 from .errors import ModelDefinitionError
 from .metadata import ModelMeta, PropertyMeta, meta_of
 from .models import Entity, Model
+from .relations.metadata import relations_of
+from .stamps import StampOptions
 from .types import SCALAR_TABLE, TypeInfo
 
 __all__ = ["DECIMAL_DATA_TYPE", "INDEX_OPTIONS", "SCALAR_NAMES", "model_definition"]
@@ -123,7 +125,12 @@ class _Exporter:
         description = settings.pop("description", None)
         if description is not None:
             definition["description"] = description
+        own = [p for p in own if not isinstance(p.options, StampOptions)]  # the setting adds them
         definition["properties"] = {p.name: self.property(meta, p) for p in own}
+        if meta.relations:
+            definition["relations"] = {
+                name: relation.definition() for name, relation in relations_of(meta).items()
+            }
         if settings:
             definition["settings"] = settings
         return definition
@@ -190,6 +197,9 @@ class _Exporter:
         if info.kind == "any":
             return "any", None
         if info.kind == "model" and info.model is not None:
+            builtin = getattr(info.model, "__odm_loopback_type__", None)
+            if builtin is not None:  # odm.GeoPoint: LoopBack's own GeoPoint type
+                return builtin, None
             name = _model_name(info.model)
             known = self.models.get(name)
             if known is not None and known is not info.model:
@@ -278,6 +288,11 @@ def _settings_of(meta: ModelMeta, *, only: set[str] | None = None) -> dict[str, 
         indexes = s.indexes if only is None else meta.declared.get("indexes")
         if indexes:
             settings["indexes"] = copy.deepcopy(dict(indexes))
+    if s.timestamps and wanted("timestamps"):
+        shown = s.timestamps
+        settings["timestamps"] = shown if isinstance(shown, bool) else dict(shown)
+    if s.version and wanted("version"):
+        settings["version"] = s.version
     if s.collection is not None and wanted("collection"):
         settings["mongodb"] = {"collection": s.collection}
     return settings

@@ -50,8 +50,10 @@ from pydantic_core import PydanticUndefined, to_json
 
 from .definition_export import DECIMAL_DATA_TYPE, INDEX_OPTIONS, model_definition
 from .errors import ModelDefinitionError
+from .geo import GeoPoint
 from .models import Entity, Model, model
 from .properties import DEFAULT_FNS, prop
+from .relations.definitions import complete_waiting, relation_fields, remember_models
 from .types import bson_annotation
 
 __all__ = [
@@ -86,6 +88,7 @@ TYPE_NAMES: dict[str, Any] = {
     "objectid": ObjectId,
     "uuid": uuid.UUID,
     "buffer": bytes,
+    "geopoint": GeoPoint,
 }
 
 _PROPERTY_KEYS = frozenset(
@@ -122,13 +125,14 @@ _SETTING_KEYS = frozenset(
         "indexes",
         "description",
         "mongodb",
+        "timestamps",
+        "version",
     ]
 )
-_DEFINITION_KEYS = frozenset(["name", "base", "properties", "settings", "models"])
+_DEFINITION_KEYS = frozenset(["name", "base", "properties", "settings", "models", "relations"])
 # LoopBack model keys odm has no use for (relations, ACLs, REST settings, ...).
 _IGNORED_MODEL_KEYS = frozenset(
     [
-        "relations",
         "acls",
         "methods",
         "mixins",
@@ -268,13 +272,16 @@ def define_model(
         # the class compiler makes a property named "id" the id; type it as one
         specs["id"] = {**specs["id"], "id": True}
     fields = {prop_name: _field(name, prop_name, spec, known) for prop_name, spec in specs.items()}
+    fields |= relation_fields(name, definition.get("relations"), known)
     cls = create_model_class(name, base_cls, fields, _settings(name, definition))
+    remember_models(cls, lambda: {**registry.as_dict(), **known})
     registered = registry.get(name)
     if registered is not None and not replace:
         if model_definition(registered) != model_definition(cls):
             raise _name_taken(name)
         return registered  # the same definition again: the class it already gave
     registry.register(cls, name=name, replace=True)
+    complete_waiting(registry.as_dict())
     return cls
 
 
@@ -419,7 +426,7 @@ def _resolve_type(
         return found
     raise ModelDefinitionError(
         f"{where}: unknown type {type_spec!r}; use one of string, number, integer, boolean, "
-        "date, DateString, object, any, ObjectId, uuid, buffer, [type], or the name of a "
+        "date, DateString, object, any, ObjectId, uuid, buffer, GeoPoint, [type], or the name of a "
         "model defined earlier (or given in models=)"
     )
 
@@ -565,6 +572,9 @@ def _settings(name: str, definition: Mapping[str, Any]) -> dict[str, Any]:
             if not isinstance(merged[key], Mapping):
                 raise ModelDefinitionError(f"{name}: {key} must be a mapping, not {merged[key]!r}")
             settings[key] = copy.deepcopy(dict(merged[key]))
+    for key in ("timestamps", "version"):  # checked when the class is compiled
+        if merged.get(key) is not None:
+            settings[key] = copy.deepcopy(merged[key])
     description = _description(name, merged.get("description"))
     if description is not None:
         settings["description"] = description

@@ -7,7 +7,8 @@
     ├── EntityNotFoundError    .model, .id
     ├── DuplicateKeyError      .properties, .index, .value
     ├── InvalidFilterError     .path, .reason
-    └── ModelDefinitionError
+    ├── ModelDefinitionError
+    └── ConflictError          .model, .id, .expected, .actual
 
 Driver errors that are none of these are raised as they come from the driver.
 """
@@ -18,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, TypedDict
 
 __all__ = [
+    "ConflictError",
     "DuplicateKeyError",
     "EntityNotFoundError",
     "ErrorDetail",
@@ -105,3 +107,20 @@ class InvalidFilterError(ODMError, ValueError):
 
 class ModelDefinitionError(ODMError, TypeError):
     """A model declaration odm cannot accept; raised when the class is created."""
+
+
+class ConflictError(ODMError):
+    """A write carrying a version (``@model(version=True)``) found another one stored:
+    the entity was changed since it was read, and nothing was written. ``expected`` is
+    the version the write carried, ``actual`` the stored one."""
+
+    def __init__(self, model: str, id: Any, expected: Any, actual: Any) -> None:
+        self.model = model
+        self.id = id
+        self.expected = expected
+        self.actual = actual
+        super().__init__(
+            f"{model} with id {id!r} was changed by another write: the write carried "
+            f"version {expected!r}, the stored version is {actual!r}; nothing was written "
+            "(read the entity again and retry)"
+        )

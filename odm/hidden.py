@@ -25,6 +25,7 @@ from .types import TypeInfo
 
 __all__ = [
     "HIDDEN_REASON",
+    "ErrorNames",
     "holds_hidden",
     "model_holds_hidden",
     "path_holds_hidden",
@@ -135,3 +136,18 @@ def _walk_type(info: TypeInfo, parts: list[str]) -> tuple[bool, bool]:
     elif info.kind == "union":
         readings.extend(_walk_type(option, parts) for option in info.options)
     return any(r[0] for r in readings), any(r[1] for r in readings)
+
+
+class ErrorNames:
+    """How the driver seam names a model's properties in its errors: property paths for
+    stored field paths, and hidden properties' values kept out (errors end up in logs)."""
+
+    def __init__(self, meta: ModelMeta) -> None:
+        self.meta = meta
+        self.name = meta.name
+
+    def property_path(self, field_path: str) -> str:
+        return self.meta.property_path(field_path)
+
+    def hides(self, property_path: str) -> bool:
+        return path_is_hidden(self.meta, property_path)

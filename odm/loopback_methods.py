@@ -39,6 +39,7 @@ from .models import Entity
 from .operations import Operation
 from .scoping import apply_scope_defaults, scope_conflicts, scope_values
 from .updates import UpdatePlan, scope_values_of
+from .versioning import insertable, replace_or_insert, upsert_changes
 
 __all__ = ["LoopBackMethods"]
 
@@ -73,9 +74,11 @@ class _Steps(Protocol[E]):
     async def _saved(
         self, operation: Operation, *, is_new_instance: bool | None = None
     ) -> None: ...
-    async def _loaded(self, operation: Operation, doc: Document, *, partial: bool = False) -> E: ...
+    async def _loaded(
+        self, operation: Operation, doc: Document, *, partial: Mapping[str, Any] | None = None
+    ) -> E: ...
     async def _loaded_all(
-        self, operation: Operation, docs: list[Document], *, partial: bool
+        self, operation: Operation, docs: list[Document], *, partial: Mapping[str, Any] | None
     ) -> list[E]: ...
     def _upsert_document(self, operation: Operation, plan: UpdatePlan) -> Document: ...
     def _validate_create(self, data: Mapping[str, Any] | E) -> Validated[E]: ...
@@ -184,11 +187,11 @@ class LoopBackMethods(Generic[E]):
         forced = self._id_forced()
         validated = repo._validate_replace(data, target_id=id)
         if not forced:
-            repo._validate_create(data)  # the insert branch is a create
+            repo._validate_create(insertable(repo.meta, data))  # the insert branch is a create
         query = repo._id_where(id)
         entity, doc = await repo._saving(operation, validated, target_id=id)
         doc.pop(ID_FIELD, None)  # the stored _id, or the query's for an insert
-        matched = await repo._collection.replace_one(query, doc, upsert=not forced, session=session)
+        matched = await replace_or_insert(repo, id, query, entity, doc, forced, session)
         if not matched and forced:
             repo._validate_create(data)
             raise EntityNotFoundError(repo.meta.name, id)  # pragma: no cover
@@ -261,17 +264,17 @@ class LoopBackMethods(Generic[E]):
             return []
         id_where = {self._id_name: {"inq": list(wanted)}}
         where = (operation.query or {}).get("where")
-        query = repo._query(
-            {**(operation.query or {}), "where": {"and": [id_where, where]} if where else id_where}
-        )
+        given = cast(Any, self)._include_keys(operation.query) or {}  # keys an include needs
+        query = repo._query({**given, "where": {"and": [id_where, where]} if where else id_where})
         projection = query.projection
         docs = await repo._collection.find_all(query.where, projection=projection, session=session)
-        entities = await repo._loaded_all(operation, docs, partial=projection is not None)
+        entities = await repo._loaded_all(operation, docs, partial=projection)
         placed = sorted(
             entities, key=lambda entity: wanted.get(coerce_id(repo.meta, entity.get_id()), 0)
         )
         end = None if not query.limit else query.skip + query.limit
-        return placed[query.skip : end]
+        chosen = placed[query.skip : end]
+        return cast("list[E]", await cast(Any, self)._include(operation.query, chosen, session))
 
     @overload
     async def aggregate(
@@ -391,6 +394,9 @@ class LoopBackMethods(Generic[E]):
             raw.update(data.__pydantic_extra__ or {})
         else:
             raw = dict(data)
+        raw = upsert_changes(
+            self._repository().meta, raw, from_instance=isinstance(data, BaseModel)
+        )
         raw.pop(self._id_name, None)
         raw.pop("id", None)
         return raw

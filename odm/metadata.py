@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import copy
 import inspect
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Annotated, Any, ForwardRef, Literal, Optional, TypedDict
+from typing import TYPE_CHECKING, Annotated, Any, ForwardRef, Literal, Optional
 
 from pydantic import AfterValidator, BeforeValidator, TypeAdapter
 from pydantic.fields import FieldInfo
@@ -33,7 +33,10 @@ from pydantic_core import PydanticUndefined
 from .errors import ModelDefinitionError
 from .keywords import keyword_checker, odm_error
 from .properties import DEFAULT_FNS, PROP_OPTION_NAMES, PropertyOptions, make_generator
+from .relations.declarations import RelationOptions, relation_options
 from .rules import field_name_problem
+from .settings import INHERITED, SETTING_NAMES, ModelSettings, ModelSettingsDict, Strict
+from .stamps import stamp_names, stamp_source
 from .types import TypeInfo, bson_annotation, parse_type
 
 if TYPE_CHECKING:
@@ -53,52 +56,6 @@ __all__ = [
 ]
 
 ID_FIELD = "_id"
-Strict = bool | Literal["filter"]
-
-
-class ModelSettingsDict(TypedDict, total=False):
-    """The settings ``@model(...)`` accepts; a misspelt one is a type error for mypy and a
-    ``ModelDefinitionError`` when the class is created."""
-
-    #: the model name (JSON Schema title, definitions); the class name by default
-    name: str
-    description: str | None
-    #: the MongoDB collection; the model name by default
-    collection: str | None
-    #: True (unknown properties refused), "filter" (dropped) or False (stored)
-    strict: Strict
-    #: properties stored and loaded but left out of JSON output (a union with the parent's)
-    hidden_properties: Sequence[str]
-    #: when the id is generated, callers may not supply it
-    force_id: bool
-    #: the default scope of every query: a filter (where, order, limit, skip, fields)
-    scope: Mapping[str, Any] | None
-    #: named scopes by name, each a filter like ``scope``: ``repo.scoped(name)`` applies one
-    #: merged with the default scope (a subclass's own ``scopes`` replace the parent's)
-    scopes: Mapping[str, Mapping[str, Any]]
-    #: model-level indexes by name: ``{"keys": {path: 1 | -1 | "text" ...}, "options": ...}``
-    indexes: Mapping[str, Mapping[str, Any]]
-
-
-#: The settings ``@model(...)`` accepts.
-SETTING_NAMES: frozenset[str] = frozenset(ModelSettingsDict.__annotations__)
-_INHERITED = ("description", "collection", "strict", "force_id", "scope", "scopes")
-
-
-@dataclass(frozen=True)
-class ModelSettings:
-    """Model settings after inheritance (a subclass's own setting replaces the parent's,
-    except ``hidden_properties`` and ``indexes``, which are unions)."""
-
-    name: str
-    description: str | None = None
-    collection: str | None = None
-    strict: Strict = True
-    hidden_properties: tuple[str, ...] = ()
-    force_id: bool = True
-    scope: Mapping[str, Any] | None = None
-    scopes: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    indexes: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -188,6 +145,10 @@ class Plans:
     targets: dict[str, Any] = field(default_factory=dict)
     #: indexes: the declared indexes (indexes' ``IndexSpec``)
     indexes: tuple[Any, ...] | None = None
+    #: versioning: the timestamp and version properties (versioning's ``Stamps``)
+    stamps: Any = None
+    #: relations: the resolved relations by name (relations' ``Relation``)
+    relations: dict[str, Any] | None = None
 
 
 @dataclass
@@ -203,6 +164,8 @@ class ModelMeta:
     hidden: frozenset[str]
     declared: Mapping[str, Any]
     plans: Plans = field(default_factory=Plans)
+    #: navigational properties (never stored): their pydantic fields and declarations
+    relations: dict[str, tuple[FieldInfo, RelationOptions]] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -262,6 +225,8 @@ class ModelMeta:
                 return None
             found = meta.properties.get(part)
             if found is None:
+                if part in meta.relations:  # navigational: never stored, never queried
+                    return None
                 if part == ID_FIELD and meta.id is not None:
                     found = meta.id
                 elif meta.strict is False:
@@ -320,7 +285,7 @@ def _settings(
         )
     values: dict[str, Any] = {}
     if parent is not None:
-        values = {key: getattr(parent.settings, key) for key in _INHERITED}
+        values = {key: getattr(parent.settings, key) for key in INHERITED}
         values["hidden_properties"] = parent.settings.hidden_properties
         values["indexes"] = dict(parent.settings.indexes)
     for key, value in declared.items():
@@ -385,6 +350,8 @@ def _collect_properties(
     own = set(inspect.get_annotations(cls))
     properties: dict[str, PropertyMeta] = {}
     for name, current in cls.model_fields.items():
+        if relation_options(current) is not None:
+            continue
         source = copy.copy(_declared_source(name, current, previous, parent, own))
         source.metadata = list(source.metadata)
         options = _options_of(source)
@@ -405,6 +372,19 @@ def _implicit_id() -> PropertyMeta:
     options = PropertyOptions(id=True, generated=True)
     source.metadata.append(options)
     return PropertyMeta("id", "id", str, parse_type(str), options, source, has_default=True)
+
+
+def _add_stamps(settings: ModelSettings, properties: dict[str, PropertyMeta], entity: bool) -> None:
+    """The properties the timestamps and version settings maintain, declared or added."""
+    names = stamp_names(settings.name, settings.timestamps, settings.version, entity=entity)
+    for name, kind in names.kinds():
+        declared = properties.get(name)
+        source = stamp_source(settings.name, name, kind, declared.source if declared else None)
+        field_name, annotation = _options_of(source).field_name or name, source.annotation
+        properties[name] = PropertyMeta(
+            name, field_name, annotation, parse_type(annotation), _options_of(source), source
+        )
+        properties[name].has_default = True
 
 
 # --- stage 2: check -------------------------------------------------------------------
@@ -576,6 +556,7 @@ def _install_pydantic_fields(cls: type[BaseModel], meta: ModelMeta) -> None:
     be rebuilt, ``model_rebuild(force=True)``).
     """
     cls.__pydantic_fields__ = {name: prop.rewritten for name, prop in meta.properties.items()}
+    cls.__pydantic_fields__.update({name: info for name, (info, _) in meta.relations.items()})
     cls.model_config["extra"] = extra_mode(meta.strict)
     cls.model_config["title"] = meta.name
     type.__setattr__(cls, "__odm__", meta)
@@ -594,6 +575,7 @@ def compile_model(
     model = settings.name
     properties = _collect_properties(cls, meta_of(cls), parent)
     properties, id_prop = _check_id(model, properties, is_entity)
+    _add_stamps(settings, properties, is_entity)
     for prop in properties.values():
         _check_options(model, prop)
     by_field = _field_map(model, properties)
@@ -610,6 +592,11 @@ def compile_model(
         is_entity=is_entity,
         hidden=frozenset(hidden),
         declared=dict(declared),
+        relations={
+            name: (info, options)
+            for name, info in cls.model_fields.items()
+            if (options := relation_options(info)) is not None
+        },
     )
     _install_pydantic_fields(cls, meta)
     return meta

@@ -139,6 +139,14 @@ class Model(BaseModel):
             _compile(cls, before.declared, namespace=_types_namespace)
         return result
 
+    if not TYPE_CHECKING:
+
+        def __getattr__(self, name: str) -> Any:
+            meta = meta_of(type(self))
+            if meta is not None and name in meta.relations:
+                return None  # a navigational property that was not included
+            return super().__getattr__(name)
+
     @classmethod
     def odm_meta(cls) -> ModelMeta:
         """The compiled metadata of the class (settings, properties, field map)."""
@@ -152,9 +160,19 @@ class Model(BaseModel):
         ends up in logs); embedded models leave out their own."""
         meta = meta_of(type(self))
         hidden = meta.hidden if meta is not None else frozenset()
+        relations = meta.relations if meta is not None else {}
         for name, value in super().__repr_args__():
-            if name not in hidden:
+            if name not in hidden and not (value is None and name in relations):
                 yield name, value
+
+    if not TYPE_CHECKING:
+
+        def __getattr__(self, name: str) -> Any:
+            # only reached when normal lookup fails: a property a projection left out
+            # (``fields``) is unset on the instance and reads as None (``odm.partial``)
+            if name in type(self).__pydantic_fields__:
+                return None
+            return super().__getattr__(name)
 
     def to_dict(self, *, include_hidden: bool = False) -> dict[str, Any]:
         """The instance as a dict of Python values by property name.
@@ -167,7 +185,8 @@ class Model(BaseModel):
 
     def to_json(self, *, include_hidden: bool = False) -> dict[str, Any]:
         """The instance as a JSON-ready dict (LoopBack's ``toJSON``): hidden properties
-        left out unless asked for, datetimes as ISO strings, ids and UUIDs as strings."""
+        left out unless asked for, datetimes as ISO strings, ids and UUIDs as strings.
+        Properties a projection (``fields``) left out are omitted, as in ``model_dump()``."""
         if not include_hidden:
             return self.model_dump(mode="json")
         return {name: _json(value) for name, value in _items(self)}
@@ -194,7 +213,13 @@ class Model(BaseModel):
 
 
 def _items(instance: BaseModel) -> list[tuple[str, Any]]:
-    items = [(name, getattr(instance, name)) for name in type(instance).model_fields]
+    values = instance.__dict__  # a property a projection left out is not there
+    items = [(name, values[name]) for name in type(instance).model_fields if name in values]
+    relations = type(instance).odm_meta().relations if isinstance(instance, Model) else {}
+    if relations:  # a navigational property not included is omitted
+        items = [
+            (name, value) for name, value in items if value is not None or name not in relations
+        ]
     if instance.__pydantic_extra__:
         items.extend(instance.__pydantic_extra__.items())
     return items

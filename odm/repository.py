@@ -13,9 +13,9 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, TypeVar
 
-from bson import ObjectId
 from pydantic import BaseModel
 
+from .changes import ChangeStreams
 from .codec import decode, decode_many, decode_trusted
 from .collector import collector_paused
 from .drivers import Collection, Database, Document, DriverDatabase, Session, adapt
@@ -30,17 +30,22 @@ from .errors import (
 from .filters import Filter as FilterDict
 from .filters import Query, sort_spec, translate_filter, translate_where
 from .filters import Where as WhereDict
-from .hidden import path_is_hidden
-from .ids import coerce_id, id_condition
+from .geo import Reads, reads, refuse_near
+from .hidden import ErrorNames
+from .ids import id_condition
 from .indexes import MigrationReport, automigrate_repository, migrate_repository
 from .loopback_methods import LoopBackMethods
 from .metadata import ID_FIELD, ModelMeta, meta_of
 from .models import Entity
 from .operations import NO_HOOKS, HookPoints, Operation
+from .partial import decode_partial, decode_partial_many, refuse_partial, update_data
+from .relations.methods import RelationMethods
 from .rules import ITERATE_BATCH_SIZE
 from .scoping import scope_values
+from .transactions import transaction
 from .updates import UpdatePlan, translate_update, upsert_document
 from .validation import validate_create_document, validate_replace_document
+from .versioning import copy_stamps, replace_checked, update_stamped
 
 __all__ = ["Repository"]
 
@@ -48,26 +53,12 @@ E = TypeVar("E", bound=Entity)
 Filter = FilterDict | Mapping[str, Any]
 Where = WhereDict | Mapping[str, Any]
 _NO_ID: Any = object()
-_STORED_AS_IS = frozenset([str, int, ObjectId])  # ids a query holds as they are
+#: the projection of a read (None: whole documents)
+Projection = Mapping[str, Any] | None
 Validated = tuple[E, Document]
 
 
-class _ErrorNames:
-    """How the driver seam names a model's properties in its errors: property paths for
-    stored field paths, and hidden properties' values kept out (errors end up in logs)."""
-
-    def __init__(self, meta: ModelMeta) -> None:
-        self.meta = meta
-        self.name = meta.name
-
-    def property_path(self, field_path: str) -> str:
-        return self.meta.property_path(field_path)
-
-    def hides(self, property_path: str) -> bool:
-        return path_is_hidden(self.meta, property_path)
-
-
-class Repository(LoopBackMethods[E]):
+class Repository(LoopBackMethods[E], RelationMethods[E], ChangeStreams[E]):
     """The async repository of ``entity_class`` on a database ``db``.
 
     ``db`` is a database of ``pymongo.AsyncMongoClient``, motor's ``AsyncIOMotorClient``
@@ -98,6 +89,7 @@ class Repository(LoopBackMethods[E]):
         write_concern: Any = None,
         read_concern: Any = None,
         read_preference: Any = None,
+        max_include_depth: int = 3,
     ) -> None:
         meta = meta_of(entity_class)
         if meta is None or not meta.is_entity or meta.id is None:
@@ -109,6 +101,7 @@ class Repository(LoopBackMethods[E]):
         self.prohibit_hidden_in_query = prohibit_hidden_in_query
         self.validate_on_load = validate_on_load
         self.allow_regexp = allow_regexp
+        self.max_include_depth = max_include_depth
         self._db: Database = adapt(db)
         #: the collection's ``write_concern``/``read_concern``/``read_preference`` as
         #: pymongo objects (the database's own when not given; mongomock ignores them)
@@ -116,7 +109,7 @@ class Repository(LoopBackMethods[E]):
             write_concern=write_concern, read_concern=read_concern, read_preference=read_preference
         )
         self._collection: Collection = self._db.collection(
-            meta.collection, names=_ErrorNames(meta), options=self.collection_options or None
+            meta.collection, names=ErrorNames(meta), options=self.collection_options or None
         )
         self._hooks: HookPoints = NO_HOOKS
         self._set_scope(meta.settings.scope)
@@ -147,10 +140,11 @@ class Repository(LoopBackMethods[E]):
 
     def transaction(self) -> AbstractAsyncContextManager[Session]:
         """``async with repo.transaction() as session:`` a session in a transaction,
-        committed on success, aborted on an exception; pass ``session=`` to the calls.
-        However the commit ends (even with an unknown result), the session is ended so
-        that no transaction stays open on the server."""
-        return self._db.transaction()
+        committed on success, aborted on an exception. Every repository on the same
+        client joins it without ``session=`` (``odm.transaction``); nested, it joins the
+        outer one. However the commit ends (even with an unknown result), the session is
+        ended so that no transaction stays open on the server."""
+        return transaction(self._db)
 
     # --- writes ---------------------------------------------------------------------
 
@@ -200,15 +194,8 @@ class Repository(LoopBackMethods[E]):
 
     async def update(self, entity: E, *, session: Session | None = None) -> None:
         """``update_by_id(entity.id, entity's data)``."""
-        assert self.meta.id is not None
-        data = {
-            name: value
-            for name, value in entity.__dict__.items()
-            if name != self.meta.id.name and name in self.meta.properties
-        }
-        if entity.__pydantic_extra__:
-            data.update(entity.__pydantic_extra__)
-        await self.update_by_id(entity.get_id(), data, session=session)
+        data = update_data(self.meta, entity)  # a partial instance's held properties only
+        await update_stamped(self, entity, data, session=session)  # the entity gets the stamps
 
     async def update_all(
         self, data: Mapping[str, Any], where: Where | None = None, *, session: Session | None = None
@@ -218,6 +205,7 @@ class Repository(LoopBackMethods[E]):
         await self._access(operation)
         plan = self._update_plan(data)
         query = self._where(where)
+        refuse_near(query)  # near orders reads; a write cannot take it
         update = await self._saving_changes(operation, plan)
         matched = await self._collection.update_many(plan.guard(query), update, session=session)
         await self._saved(operation)
@@ -251,7 +239,7 @@ class Repository(LoopBackMethods[E]):
         query = self._id_where(id)
         entity, doc = await self._saving(operation, validated, target_id=id)
         doc.pop(ID_FIELD, None)  # replace_one keeps the stored _id
-        matched = await self._collection.replace_one(query, doc, session=session)
+        matched = await replace_checked(self, id, query, entity, doc, session=session)
         if not matched:
             raise EntityNotFoundError(self.meta.name, id)
         if isinstance(data, self.entity_class) and data is not entity:
@@ -275,6 +263,7 @@ class Repository(LoopBackMethods[E]):
         await self._access(operation)
         plan = self._update_plan(data)
         query = self._where(where)
+        refuse_near(query)  # near orders reads; a write cannot take it
         sort = self._order(order)
         update = await self._saving_changes(operation, plan, upsert=upsert)
         doc = await self._collection.find_one_and_update(
@@ -300,6 +289,7 @@ class Repository(LoopBackMethods[E]):
         operation = Operation("delete_all", self, session, where=where)
         await self._access(operation)
         query = self._where(where)
+        refuse_near(query)  # near orders reads; a write cannot take it
         await self._deleting(operation)
         deleted = await self._collection.delete_many(query, session=session)
         await self._deleted(operation)
@@ -324,8 +314,8 @@ class Repository(LoopBackMethods[E]):
         """Every entity matching the LoopBack ``filter`` (where, fields, order, limit, skip)."""
         operation = Operation("find", self, session, query=filter)
         await self._access(operation)
-        query = self._query(operation.query)
-        docs = await self._collection.find_all(
+        query = self._query(self._include_keys(operation.query))
+        docs = await self._reads(query.where).find_all(
             query.where,
             projection=query.projection,
             sort=query.sort,
@@ -333,7 +323,8 @@ class Repository(LoopBackMethods[E]):
             limit=query.limit or 0,
             session=session,
         )
-        return await self._loaded_all(operation, docs, partial=query.projection is not None)
+        entities = await self._loaded_all(operation, docs, partial=query.projection)
+        return await self._include(operation.query, entities, session)
 
     async def find_one(
         self, filter: Filter | None = None, *, session: Session | None = None
@@ -341,8 +332,8 @@ class Repository(LoopBackMethods[E]):
         """The first entity matching ``filter``, or None."""
         operation = Operation("find_one", self, session, query=filter)
         await self._access(operation)
-        query = self._query(operation.query)
-        doc = await self._collection.find_one(
+        query = self._query(self._include_keys(operation.query))
+        doc = await self._reads(query.where).find_one(
             query.where,
             projection=query.projection,
             sort=query.sort,
@@ -351,7 +342,8 @@ class Repository(LoopBackMethods[E]):
         )
         if doc is None:
             return None
-        return await self._loaded(operation, doc, partial=query.projection is not None)
+        entity = await self._loaded(operation, doc, partial=query.projection)
+        return (await self._include(operation.query, [entity], session))[0]
 
     async def find_by_id(
         self, id: Any, filter: Filter | None = None, *, session: Session | None = None
@@ -359,20 +351,14 @@ class Repository(LoopBackMethods[E]):
         """The entity with this id; ``EntityNotFoundError`` when there is none (in scope)."""
         operation = Operation("find_by_id", self, session, id=id, query=filter)
         await self._access(operation)
-        id_prop = self.meta.id
-        assert id_prop is not None
-        plain = operation.query is None and not self.scope and not id_prop.hidden
-        value = coerce_id(self.meta, id) if plain else None
-        if value.__class__ in _STORED_AS_IS:  # a plain lookup: no filter to translate
-            query = Query({id_prop.field_name: value}, None, None, 0, None)
-        else:
-            query = self._query(operation.query, id=id)
-        doc = await self._collection.find_one(
+        query = self._query(self._include_keys(operation.query), id=id)
+        doc = await self._reads(query.where).find_one(
             query.where, projection=query.projection, session=session
         )
         if doc is None:
             raise EntityNotFoundError(self.meta.name, id)
-        return await self._loaded(operation, doc, partial=query.projection is not None)
+        entity = await self._loaded(operation, doc, partial=query.projection)
+        return (await self._include(operation.query, [entity], session))[0]
 
     async def iterate(
         self,
@@ -386,8 +372,12 @@ class Repository(LoopBackMethods[E]):
         None leaves the batches to the server, up to 16 MiB of BSON each)."""
         operation = Operation("iterate", self, session, query=filter)
         await self._access(operation)
-        query = self._query(operation.query)
-        partial = query.projection is not None
+        query = self._query(self._include_keys(operation.query))
+        if (operation.query or {}).get("include") is not None:
+            async for entity in self._iterate_including(operation, query, batch_size, session):
+                yield entity
+            return
+        partial = query.projection
         hooks, observed = self._hooks, self._hooks.active
         async for doc in self._cursor(query, batch_size=batch_size, session=session):
             if observed:
@@ -399,7 +389,7 @@ class Repository(LoopBackMethods[E]):
         operation = Operation("count", self, session, where=where)
         await self._access(operation)
         query = self._where(where)
-        return await self._collection.count(query, session=session)
+        return await self._reads(query).count(query, session=session)
 
     async def exists(self, id: Any, *, session: Session | None = None) -> bool:
         """True when an entity with this id exists (in scope)."""
@@ -492,18 +482,22 @@ class Repository(LoopBackMethods[E]):
         if self._hooks.active:
             await self._hooks.after_delete(operation)
 
-    async def _loaded(self, operation: Operation, doc: Document, *, partial: bool = False) -> E:
+    async def _loaded(
+        self, operation: Operation, doc: Document, *, partial: Projection = None
+    ) -> E:
         if self._hooks.active:
             await self._hooks.loaded(operation, doc)
         return self._load(doc, partial=partial)
 
     async def _loaded_all(
-        self, operation: Operation, docs: list[Document], *, partial: bool
+        self, operation: Operation, docs: list[Document], *, partial: Projection
     ) -> list[E]:
         if self._hooks.active:
             for doc in docs:
                 await self._hooks.loaded(operation, doc)
-        if partial or not self.validate_on_load:
+        if partial:
+            return decode_partial_many(self.entity_class, docs, partial)
+        if not self.validate_on_load:
             return decode_many(self.entity_class, docs, trusted=True)
         return decode_many(self.entity_class, docs)
 
@@ -521,9 +515,11 @@ class Repository(LoopBackMethods[E]):
         )
 
     def _validate_create(self, data: Mapping[str, Any] | E) -> Validated[E]:
+        refuse_partial(self.meta, data)
         return validate_create_document(self.entity_class, data, scope_values=self._scope_values)
 
     def _validate_replace(self, data: Mapping[str, Any] | E, *, target_id: Any) -> Validated[E]:
+        refuse_partial(self.meta, data)
         return validate_replace_document(
             self.entity_class, data, target_id=target_id, scope_values=self._scope_values
         )
@@ -612,7 +608,7 @@ class Repository(LoopBackMethods[E]):
     def _cursor(
         self, query: Query, *, batch_size: int | None = None, session: Session | None = None
     ) -> AsyncIterator[Document]:
-        return self._collection.find(
+        return self._reads(query.where).find(
             query.where,
             projection=query.projection,
             sort=query.sort,
@@ -622,8 +618,14 @@ class Repository(LoopBackMethods[E]):
             session=session,
         )
 
-    def _load(self, doc: Mapping[str, Any], *, partial: bool = False) -> E:
-        if partial or not self.validate_on_load:
+    def _reads(self, where: Mapping[str, Any]) -> Reads:
+        """The collection's reads, or for a where with ``near`` its nearest-first ones."""
+        return reads(self._collection, where)
+
+    def _load(self, doc: Mapping[str, Any], *, partial: Projection = None) -> E:
+        if partial:
+            return decode_partial(self.entity_class, doc, partial)
+        if not self.validate_on_load:
             return decode_trusted(self.entity_class, doc)
         return decode(self.entity_class, doc)
 
@@ -636,3 +638,4 @@ class Repository(LoopBackMethods[E]):
             entity.__pydantic_fields_set__.add(id_prop.name)
         if isinstance(data, self.entity_class) and data is not entity:
             data.__dict__[id_prop.name] = entity.__dict__[id_prop.name]
+            copy_stamps(self.meta, entity, data)

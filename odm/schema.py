@@ -35,6 +35,7 @@ from pydantic import BaseModel
 
 from .errors import ModelDefinitionError
 from .metadata import PropertyMeta, meta_of
+from .relations.metadata import relation_schemas
 from .types import OBJECT_ID_PATTERN, SCALAR_TABLE, TypeInfo, parse_type
 
 __all__ = ["OBJECT_ID_PATTERN", "get_json_schema", "is_required"]
@@ -45,7 +46,9 @@ _SCALAR_SCHEMAS: tuple[tuple[type, dict[str, Any]], ...] = tuple(
 )
 
 
-def get_json_schema(cls: type[BaseModel], *, include_hidden: bool = False) -> dict[str, Any]:
+def get_json_schema(
+    cls: type[BaseModel], *, include_hidden: bool = False, include_relations: bool = False
+) -> dict[str, Any]:
     """The LoopBack-shaped JSON Schema of a model class.
 
     Keys: ``title`` (the model name), ``type``, ``description`` (when set),
@@ -54,10 +57,14 @@ def get_json_schema(cls: type[BaseModel], *, include_hidden: bool = False) -> di
     ``additionalProperties`` (``strict is False``). Hidden properties, of the model
     and of its nested models, are left out unless ``include_hidden=True``.
 
+    With ``include_relations=True`` the navigational properties are described too (an
+    array of ``$ref`` or a ``$ref``) and entity models are named ``<Name>WithRelations``
+    (LoopBack's schema of a read with ``include``); without it they are absent.
+
     Raises ``ModelDefinitionError`` when two different classes in the schema share a
     model name.
     """
-    return _SchemaBuilder(cls, include_hidden).build()
+    return _SchemaBuilder(cls, include_hidden, include_relations).build()
 
 
 def is_required(prop: PropertyMeta) -> bool:
@@ -135,24 +142,32 @@ def _with_null(schema: dict[str, Any]) -> dict[str, Any]:
 class _SchemaBuilder:
     """Builds one schema; collects the nested models' schemas into ``definitions``."""
 
-    def __init__(self, root: type[BaseModel], include_hidden: bool) -> None:
+    def __init__(
+        self, root: type[BaseModel], include_hidden: bool, include_relations: bool = False
+    ) -> None:
         self.root = root
         self.include_hidden = include_hidden
+        self.include_relations = include_relations
         self.definitions: dict[str, dict[str, Any]] = {}
-        self.seen: dict[str, type[BaseModel]] = {_model_name(root): root}
+        self.seen: dict[str, type[BaseModel]] = {self.name(root): root}
         self.root_referenced = False
+
+    def name(self, cls: type[BaseModel]) -> str:
+        meta = meta_of(cls)
+        with_relations = self.include_relations and meta is not None and meta.is_entity
+        return _model_name(cls) + ("WithRelations" if with_relations else "")
 
     def build(self) -> dict[str, Any]:
         schema = self.object_schema(self.root)
         if self.root_referenced:
-            self.definitions = {_model_name(self.root): dict(schema), **self.definitions}
+            self.definitions = {self.name(self.root): dict(schema), **self.definitions}
         if not self.definitions:
             return schema
         strict = schema.pop("additionalProperties")
         return {**schema, "definitions": self.definitions, "additionalProperties": strict}
 
     def ref(self, cls: type[BaseModel]) -> dict[str, Any]:
-        name = _model_name(cls)
+        name = self.name(cls)
         known = self.seen.get(name)
         if known is None:
             self.seen[name] = cls
@@ -160,7 +175,7 @@ class _SchemaBuilder:
             self.definitions[name] = self.object_schema(cls)
         elif known is not cls:
             raise ModelDefinitionError(
-                f"{_model_name(self.root)}: two different classes are named {name!r} in its "
+                f"{self.name(self.root)}: two different classes are named {name!r} in its "
                 f"JSON Schema ({known.__module__}.{known.__qualname__} and "
                 f"{cls.__module__}.{cls.__qualname__}); give one another name with "
                 "@model(name=...)"
@@ -171,7 +186,7 @@ class _SchemaBuilder:
 
     def object_schema(self, cls: type[BaseModel]) -> dict[str, Any]:
         meta = meta_of(cls)
-        schema: dict[str, Any] = {"title": _model_name(cls), "type": "object"}
+        schema: dict[str, Any] = {"title": self.name(cls), "type": "object"}
         properties: dict[str, Any] = {}
         required: list[str] = []
         if meta is None:
@@ -194,6 +209,8 @@ class _SchemaBuilder:
                 properties[prop.name] = self.property_schema(prop)
                 if is_required(prop):
                     required.append(prop.name)
+            if self.include_relations and meta.relations:
+                properties.update(relation_schemas(meta, self.ref))
             strict = meta.strict is not False
         if description:
             schema["description"] = description

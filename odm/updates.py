@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from operator import ge, gt, le, lt
 from typing import Any, Literal
 
@@ -37,7 +38,7 @@ from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
 from .codec import encode_partial
-from .errors import ErrorDetail, ValidationError
+from .errors import ErrorDetail, ODMError, ValidationError
 from .metadata import ModelMeta, meta_of
 from .rules import MAX_DATA_DEPTH, depth_exceeds
 from .scoping import scope_conflicts, scope_values, value_at
@@ -62,6 +63,14 @@ from .validation import (
     too_deep,
     validate_create_document,
     validate_replace_document,
+)
+from .versioning import (
+    conflict,
+    fixed_write_time,
+    plan_stamps,
+    refuse_version_check,
+    refuses_operator_path,
+    take_stamps,
 )
 
 __all__ = [
@@ -105,6 +114,10 @@ class UpdatePlan:
     #: property's bounds; the repository adds it to the query, so a document whose value
     #: would leave them is not updated
     guards: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: what odm adds on every write (``odm.versioning``): ``$set`` of ``updated_at``,
+    #: ``$inc`` of the version, by field path; and the write's time
+    stamps: dict[str, dict[str, Any]] = field(default_factory=dict)
+    stamped_at: datetime | None = None
 
     def guard(self, query: dict[str, Any]) -> dict[str, Any]:
         """``query`` restricted to the documents this update keeps within bounds."""
@@ -112,10 +125,15 @@ class UpdatePlan:
             return query
         return {"$and": [query, *({path: cond} for path, cond in self.guards.items())]}
 
-    def out_of_bounds(self, meta: ModelMeta, doc: Mapping[str, Any]) -> ValidationError:
-        """The error of a stored document (``doc``) that a guard left out."""
+    def out_of_bounds(self, meta: ModelMeta, doc: Mapping[str, Any]) -> ODMError:
+        """The error of a stored document (``doc``) that a guard left out: a
+        ``ConflictError`` when it holds another version than the one the data carried."""
         details: list[ErrorDetail] = []
         for path, condition in self.guards.items():
+            if "$eq" in condition:  # the version check (``odm.versioning``)
+                if doc.get(path) != condition["$eq"]:
+                    return conflict(meta, doc, condition["$eq"])
+                continue
             value: Any = doc
             for part in path.split("."):
                 value = value.get(part) if isinstance(value, Mapping) else None
@@ -140,6 +158,8 @@ class UpdatePlan:
         update: dict[str, Any] = {op: dict(paths) for op, paths in self.operators.items()}
         if self.encoded_values:
             update.setdefault("$set", {}).update(self.encoded_values)
+        for operator, paths in self.stamps.items():
+            update.setdefault(operator, {}).update(paths)
         return update
 
 
@@ -185,6 +205,7 @@ def translate_update(
     raw = check_names(raw, "", problems)
     apply_strict(meta, raw, problems)
     check_id(meta, raw, problems, mode="update", target_id=target_id)
+    expected_version = take_stamps(meta, raw, problems.add, checked=target_id is not NO_ID)
     for name, value in raw.items():
         named.append(("data", name))
         prop = meta.properties.get(name)
@@ -203,6 +224,8 @@ def translate_update(
     if not plan.values and not plan.operators and not problems.details:
         problems.add("", "presence", "an update needs at least one property", dict(raw))
     problems.raise_if_any()
+    plan.stamps, version_guard, plan.stamped_at = plan_stamps(meta, expected_version)
+    plan.guards.update(version_guard)
     _check_document(meta, plan, problems)
     problems.raise_if_any()
     return plan
@@ -273,6 +296,8 @@ def _operator(
         prop = resolved.property
         if prop is not None and prop.is_id:
             problems.add(where, "immutable", "the id of a stored entity cannot change", value)
+            continue
+        if refuses_operator_path(meta, path, where, problems.add):
             continue
         converted, inserted = operator_value(meta, operator, path, resolved, value, where, problems)
         if converted is INVALID:
@@ -354,6 +379,7 @@ def upsert_document(
             scope_values=scope_values,
             allow_extended_operators=allow_extended_operators,
         )
+    refuse_version_check(meta, plan)
     if plan.guards:  # a document the guard leaves out would be inserted again instead
         raise ValidationError(
             meta.name,
@@ -376,7 +402,8 @@ def upsert_document(
     for path, value in plan.inserted.items():
         _put(created, path, value)
     try:
-        _, doc = validate_create_document(cls, created, scope_values=scope_values)
+        with fixed_write_time(plan.stamped_at):  # created_at = the update's updated_at
+            _, doc = validate_create_document(cls, created, scope_values=scope_values)
     except ValidationError as error:
         raise ValidationError(
             meta.name,

@@ -34,6 +34,7 @@ from .rules import (
 )
 from .scoping import apply_scope_defaults, scope_conflicts
 from .types import LEAF_TYPES
+from .versioning import stamp_whole, unmark
 
 __all__ = [
     "NO_ID",
@@ -397,11 +398,21 @@ def raw_data(meta: ModelMeta, data: Mapping[str, Any] | BaseModel) -> dict[str, 
     return dict(data)
 
 
+NAVIGATIONAL_MESSAGE = (
+    "is a navigational property (a relation), never stored; write the related entities "
+    "through their repository (repo.related(entity, name))"
+)
+
+
 def apply_strict(meta: ModelMeta, raw: dict[str, Any], problems: Problems) -> None:
     """Apply the strict mode to the top-level names of ``raw`` (in place); a
     ``strict=False`` extra named like a declared property's field is refused."""
     for key in list(raw):
         if key in meta.properties or is_bad_name(key):
+            continue
+        if key in meta.relations:
+            if raw.pop(key) is not None:  # None: not set
+                problems.add(key, "navigational-property", NAVIGATIONAL_MESSAGE, None)
             continue
         if key == ID_FIELD and meta.id is not None:
             raw.setdefault(meta.id.name, raw.pop(key))
@@ -497,6 +508,7 @@ def _prepare(
     raw = check_names(raw_data(meta, data), "", problems)
     apply_strict(meta, raw, problems)
     check_id(meta, raw, problems, mode=mode, target_id=target_id)
+    stamped = stamp_whole(meta, data, raw, problems.add, mode=mode)
     id_prop = meta.id
     if mode == "replace" and target_id is not NO_ID and id_prop and not id_prop.generated:
         # a caller-supplied id is required: replacing keeps the stored one
@@ -505,6 +517,8 @@ def _prepare(
         apply_scope_defaults(raw, scope)
     instance = _validate_whole(cls, raw, problems)
     doc: dict[str, Any] = {}
+    if instance is not None and stamped:
+        unmark(meta, instance)
     if instance is not None:
         check_extras(instance, "", problems)
         doc = _encoded(instance, problems)

@@ -33,32 +33,39 @@ def odm_backend(request: pytest.FixtureRequest) -> str:
     return backend
 
 
-# nodeid -> backend label, filled at collection, read by the summary
-_BACKEND_OF_TEST: dict[str, str] = {}
 # in rising priority: a later outcome of the same test wins
 _OUTCOMES = ("passed", "skipped", "xfailed", "xpassed", "failed", "error")
 _COLUMNS = ("passed", "failed", "skipped", "error", "xfailed", "xpassed")
 _LABEL_ORDER = ["mock", "pymongo", "motor", "uri"]
+# what a test hands to the summary, as user properties of its reports: reports reach the
+# controller when the suite runs on several pytest-xdist workers, collected items do not
+_BACKEND = "odm_backend"
+_MEASUREMENT = "odm_measurement"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         callspec = getattr(item, "callspec", None)
         if callspec is not None and "odm_backend" in callspec.params:
-            _BACKEND_OF_TEST[item.nodeid] = backend_label(str(callspec.params["odm_backend"]))
+            label = backend_label(str(callspec.params["odm_backend"]))
+            item.user_properties.append((_BACKEND, label))
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     # one outcome per test: an error in teardown after a pass counts as an error
-    outcome_of_test: dict[str, str] = {}
+    outcome_of_test: dict[str, tuple[str, str]] = {}
+    measurements: dict[str, None] = {}  # in order, each line once (every phase carries it)
     for outcome in _OUTCOMES:
         for report in terminalreporter.stats.get(outcome, []):
-            nodeid = getattr(report, "nodeid", "")
-            if nodeid in _BACKEND_OF_TEST:
-                outcome_of_test[nodeid] = outcome
+            properties = getattr(report, "user_properties", ())
+            for name, value in properties:
+                if name == _BACKEND:
+                    outcome_of_test[report.nodeid] = (value, outcome)
+                elif name == _MEASUREMENT:
+                    measurements[value] = None
     counts: dict[str, Counter[str]] = {}
-    for nodeid, outcome in outcome_of_test.items():
-        counts.setdefault(_BACKEND_OF_TEST[nodeid], Counter())[outcome] += 1
+    for label, outcome in outcome_of_test.values():
+        counts.setdefault(label, Counter())[outcome] += 1
     shown = [
         o
         for o in _COLUMNS
@@ -70,14 +77,10 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         for label in sorted(counts, key=_LABEL_ORDER.index):
             row = "".join(f"{counts[label][o]:>9}" for o in shown)
             terminalreporter.write_line(f"{label:<10}{row}")
-    if _MEASUREMENTS:
+    if measurements:
         terminalreporter.section("odm measurements")
-        for line in _MEASUREMENTS:
+        for line in measurements:
             terminalreporter.write_line(line)
-
-
-# lines recorded by tests through the `measurement` fixture, shown after the run
-_MEASUREMENTS: list[str] = []
 
 
 @pytest.fixture
@@ -85,6 +88,6 @@ def measurement(request: pytest.FixtureRequest) -> Callable[[str], None]:
     """Record a line (a measured figure) to show in the terminal summary of any run."""
 
     def record(line: str) -> None:
-        _MEASUREMENTS.append(f"{request.node.name}: {line}")
+        request.node.user_properties.append((_MEASUREMENT, f"{request.node.name}: {line}"))
 
     return record

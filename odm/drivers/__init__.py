@@ -11,7 +11,9 @@ picks the adapter from one table; nothing else in odm knows which driver it has.
 - ``pymongo_async``, ``motor_asyncio``: how each client starts sessions and closes;
 - ``mock``: mongomock-motor, with every mock quirk (no transactions; null parents,
   ``$mul`` and duplicate-key reports made to agree with a server);
-- ``table``: the table of drivers, ``adapt``, ``open_client``, ``close_client``.
+- ``table``: the table of drivers, ``adapt``, ``open_client``, ``close_client``;
+- ``sessions``: the session a call with no ``session=`` runs in (``odm.transaction``);
+- ``streams``: change streams opened the same way on every driver.
 """
 
 from .common import CLIENT_DEFAULTS

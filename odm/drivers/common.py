@@ -28,6 +28,7 @@ from pymongo.errors import BulkWriteError, CollectionInvalid, OperationFailure, 
 from odm.errors import DuplicateKeyError, ODMError
 
 from .interface import Database, Document, FieldNames, ReadOptions, Session, SortSpec
+from .sessions import bound_session
 
 __all__ = [
     "CLIENT_DEFAULTS",
@@ -72,11 +73,6 @@ async def resolve(value: Any) -> Any:
     if inspect.isawaitable(value):
         return await value
     return value
-
-
-def _session_option(session: Session | None) -> dict[str, Any]:
-    # Passed only when there is a session: the drivers' defaults then stay untouched.
-    return {} if session is None else {"session": session}
 
 
 @dataclass(frozen=True)
@@ -132,13 +128,19 @@ class ServerCollection:
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.database.kind}, {self.database.name}.{self.name})"
 
+    def _session_option(self, session: Session | None) -> dict[str, Any]:
+        # Passed only when there is a session (the caller's, else the transaction this task
+        # is in on this client: odm.drivers.sessions); the drivers' defaults stay untouched.
+        session = bound_session(self.database.raw.client) if session is None else session
+        return {} if session is None else {"session": session}
+
     # -- writes -------------------------------------------------------------------------
 
     async def insert_one(self, doc: Document, *, session: Session | None = None) -> Any:
         """Insert ``doc`` (an ``_id`` is added to it when missing); return its ``_id``."""
         _ensure_id(doc)
         try:
-            result = await self._driver.insert_one(doc, **_session_option(session))
+            result = await self._driver.insert_one(doc, **self._session_option(session))
         except PyMongoError as error:
             raise await self._mapped(error, WriteAttempt(documents=[doc])) from error
         return result.inserted_id
@@ -157,7 +159,7 @@ class ServerCollection:
         for doc in docs:
             _ensure_id(doc)
         try:
-            await self._driver.insert_many(docs, ordered=True, **_session_option(session))
+            await self._driver.insert_many(docs, ordered=True, **self._session_option(session))
         except PyMongoError as error:
             raise await self._mapped(error, WriteAttempt(documents=docs, many=True)) from error
         return [doc["_id"] for doc in docs]
@@ -173,7 +175,7 @@ class ServerCollection:
         """Update the first matching document; return the matched count (0 or 1)."""
         try:
             result = await self._driver.update_one(
-                query, update, upsert=upsert, **_session_option(session)
+                query, update, upsert=upsert, **self._session_option(session)
             )
         except PyMongoError as error:
             attempt = WriteAttempt(query=query, update=update, upsert=upsert)
@@ -185,7 +187,7 @@ class ServerCollection:
     ) -> int:
         """Update every matching document; return the matched count."""
         try:
-            result = await self._driver.update_many(query, update, **_session_option(session))
+            result = await self._driver.update_many(query, update, **self._session_option(session))
         except PyMongoError as error:
             attempt = WriteAttempt(query=query, update=update, many=True)
             raise await self._mapped(error, attempt) from error
@@ -203,7 +205,7 @@ class ServerCollection:
         it when none matches); return the matched count."""
         try:
             result = await self._driver.replace_one(
-                query, doc, upsert=upsert, **_session_option(session)
+                query, doc, upsert=upsert, **self._session_option(session)
             )
         except PyMongoError as error:
             attempt = WriteAttempt(documents=[doc], query=query, replacement=True, upsert=upsert)
@@ -226,7 +228,7 @@ class ServerCollection:
             "projection": projection or None,
             "upsert": upsert,
             "return_document": ReturnDocument.AFTER if return_new else ReturnDocument.BEFORE,
-            **_session_option(session),
+            **self._session_option(session),
         }
         if sort:
             options["sort"] = list(sort)
@@ -241,12 +243,12 @@ class ServerCollection:
 
     async def delete_one(self, query: Mapping[str, Any], *, session: Session | None = None) -> int:
         """Delete the first matching document; return the deleted count."""
-        result = await self._driver.delete_one(query, **_session_option(session))
+        result = await self._driver.delete_one(query, **self._session_option(session))
         return int(result.deleted_count)
 
     async def delete_many(self, query: Mapping[str, Any], *, session: Session | None = None) -> int:
         """Delete every matching document; return the deleted count."""
-        result = await self._driver.delete_many(query, **_session_option(session))
+        result = await self._driver.delete_many(query, **self._session_option(session))
         return int(result.deleted_count)
 
     # -- reads --------------------------------------------------------------------------
@@ -257,7 +259,7 @@ class ServerCollection:
         sent: dict[str, Any] = {
             "skip": options.get("skip", 0),
             "limit": options.get("limit", 0),
-            **_session_option(options.get("session")),
+            **self._session_option(options.get("session")),
         }
         if options.get("sort"):
             sent["sort"] = list(options["sort"] or ())
@@ -298,7 +300,7 @@ class ServerCollection:
         session: Session | None = None,
     ) -> Document | None:
         """The first matching document in ``sort`` order, or ``None``."""
-        options: dict[str, Any] = {"skip": skip, **_session_option(session)}
+        options: dict[str, Any] = {"skip": skip, **self._session_option(session)}
         if sort:
             options["sort"] = list(sort)
         document: Document | None = await self._driver.find_one(
@@ -310,7 +312,9 @@ class ServerCollection:
         self, pipeline: Sequence[Mapping[str, Any]], *, session: Session | None = None
     ) -> list[Document]:
         """Every document ``pipeline`` returns (pymongo's cursor is awaited, motor's not)."""
-        cursor = await resolve(self._driver.aggregate(list(pipeline), **_session_option(session)))
+        cursor = await resolve(
+            self._driver.aggregate(list(pipeline), **self._session_option(session))
+        )
         documents: list[Document] = await cursor.to_list(None)
         return documents
 
@@ -323,7 +327,7 @@ class ServerCollection:
         session: Session | None = None,
     ) -> int:
         """Count the matching documents, after ``skip`` and up to ``limit`` (0: no limit)."""
-        options: dict[str, Any] = _session_option(session)
+        options: dict[str, Any] = self._session_option(session)
         if skip:
             options["skip"] = skip
         if limit:
@@ -429,6 +433,7 @@ class ServerDatabase:
     #: the collection adapter class of this driver
     collection_class: ClassVar[type[ServerCollection]] = ServerCollection
     supports_transactions: ClassVar[bool] = True
+    supports_change_streams: ClassVar[bool] = True
     #: whether ``open_client(uri, driver=kind)`` opens a client of this driver
     connects: ClassVar[bool] = False
     #: ``(module, class name)`` of the driver's database and client classes; the module

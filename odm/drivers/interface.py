@@ -215,6 +215,9 @@ class Database(Protocol):
     @property
     def supports_transactions(self) -> bool: ...
 
+    @property
+    def supports_change_streams(self) -> bool: ...
+
     def collection(
         self,
         name: str,

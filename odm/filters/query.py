@@ -261,8 +261,6 @@ def normalize_filter(filter: Mapping[str, Any] | None, path: str) -> dict[str, A
             _join(path, unknown[0]),
             f"unknown filter key {unknown[0]!r}; allowed: {', '.join(sorted(FILTER_KEYS))}",
         )
-    if filter.get("include") is not None:
-        raise InvalidFilterError(_join(path, "include"), "relations are not supported")
     out: dict[str, Any] = {}
     where = filter.get("where")
     if where is not None:

@@ -262,7 +262,12 @@ def _passthrough_target(meta: ModelMeta, path: str) -> _Target:
 
 
 def _refuse_field_name(meta: ModelMeta, path: str, where: str) -> None:
-    """``InvalidFilterError`` at ``where`` when :func:`_field_name_collision` holds."""
+    """``InvalidFilterError`` at ``where`` when :func:`_field_name_collision` holds, or
+    when ``path`` names a navigational property (a relation is never stored)."""
+    if path.partition(".")[0] in meta.relations:
+        raise InvalidFilterError(
+            where, f"{path!r} is a navigational property (a relation), never stored or queried"
+        )
     if _field_name_collision(meta, path):
         raise InvalidFilterError(
             where,

@@ -21,6 +21,7 @@ from ..errors import InvalidFilterError
 from ..hidden import HIDDEN_REASON, model_holds_hidden
 from ..metadata import ModelMeta
 from ..rules import MAX_FILTER_DEPTH, depth_exceeds
+from .near import near_condition, refuse_inside_point
 from .patterns import like_condition, regexp_condition
 from .values import (
     _SEQUENCES,
@@ -38,7 +39,7 @@ from .values import (
 __all__ = ["FORBIDDEN_OPERATORS", "OPERATORS", "Operator", "check_depth", "translate_where"]
 
 
-Mode = Literal["logical", "one", "many", "pair", "like", "regexp", "flag", "not", "elem"]
+Mode = Literal["logical", "one", "many", "pair", "like", "regexp", "flag", "not", "elem", "near"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +81,7 @@ OPERATORS: dict[str, Operator] = {
     "nilike": Operator("like", negate=True, ignore_case=True),
     "regexp": Operator("regexp"),
     "exists": Operator("flag", "$exists"),
+    "near": Operator("near"),  # with maxDistance, minDistance, unit: see .near
     "$and": Operator("logical", "$and", extended=True),
     "$or": Operator("logical", "$or", extended=True),
     "$nor": Operator("logical", "$nor", extended=True),
@@ -268,6 +270,8 @@ class _Translator:
                     )
         _refuse_field_name(meta, key, path)
         found = _target(meta, key)
+        if "." in key:
+            refuse_inside_point(meta, key, path)
         if found is None:
             if not self.passthrough:
                 raise InvalidFilterError(
@@ -286,6 +290,8 @@ class _Translator:
             self.refuse_regexp(path)
             return [regexp_condition(value, path)]
         if isinstance(value, Mapping):
+            if "near" in value:
+                return [near_condition(target, value, path)]
             if any(_is_operator(key) for key in value):
                 groups = self.operators(target, value, path)
                 if len(groups) == 1 and groups[0].keys() == {"$eq"}:

@@ -100,9 +100,10 @@ def _property_indexes(
         declared = _property_index_options(root, prop.options.index, prop.options.unique, origin)
         if declared is not None and not prop.is_id:
             name, options = declared
+            keys: Keys = ((field_path, _property_direction(prop.type)),)
             yield IndexSpec(
-                name=name or _default_name(((field_path, 1),)),
-                keys=((field_path, 1),),
+                name=name or _default_name(keys),
+                keys=keys,
                 options=options,
                 properties=(property_path,),
                 origin=origin,
@@ -112,6 +113,17 @@ def _property_indexes(
             yield from _property_indexes(
                 root, nested, f"{field_path}.", f"{property_path}.", (*visiting, nested.cls)
             )
+
+
+def _property_direction(info: TypeInfo) -> Direction:
+    """The direction of a property-level index: ascending, or the one its model class
+    names (``odm.GeoPoint``, stored as GeoJSON: ``2dsphere``)."""
+    while info.kind == "list" and info.item is not None:
+        info = info.item
+    if info.kind == "model" and info.model is not None:
+        direction: Direction = getattr(info.model, "__odm_index_direction__", 1)
+        return direction
+    return 1
 
 
 def _embedded_model(info: TypeInfo) -> ModelMeta | None:

@@ -15,7 +15,17 @@ from typing import Any
 import pytest
 
 import odm
-from examples.worker import Job, JobResult, Worker, enqueue, migrate, report, requeue
+from examples.worker import (
+    Job,
+    JobResult,
+    Worker,
+    enqueue,
+    finished_jobs,
+    follow,
+    migrate,
+    report,
+    requeue,
+)
 from odm import Repository
 from odm.embedded import EmbeddedServer
 from odm.testing import backend_label
@@ -172,3 +182,16 @@ async def test_three_worker_processes_share_the_queue(
     results = await Repository(JobResult, odm_db).find()
     assert len(jobs) == 90
     check_each_job_processed_once(jobs, results, {"p0", "p1", "p2"})
+
+
+@pytest.mark.backend_limit(mock="mongomock-motor has no change streams")
+async def test_a_follower_prints_each_job_as_it_finishes(
+    odm_db: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    await enqueue(odm_db, 4)
+    async with finished_jobs(odm_db) as changes:  # open before the work starts
+        assert await Worker(odm_db, "w").run() == 4
+        assert await asyncio.wait_for(follow(changes, count=4), 5) == 4
+    jobs = await Repository(Job, odm_db).find()
+    printed = capsys.readouterr().out.splitlines()
+    assert sorted(printed) == sorted(f"{job.id} done by w: {job.factors}" for job in jobs)

@@ -17,6 +17,7 @@ import pytest
 import pytest_asyncio
 from pymongo.errors import OperationFailure, PyMongoError
 
+import odm
 from odm import Entity, Repository
 from odm.drivers import close_client, open_client
 from odm.embedded import EmbeddedServer
@@ -125,3 +126,75 @@ async def test_an_exception_in_the_block_leaves_no_open_transaction(
             await counters.update_by_id(counter.id, {"$inc": {"n": 1}}, session=session)
             raise RuntimeError("boom")
     await later_writes_do_not_block(counters, counter)
+
+
+# --- run_in_transaction: the drivers' retry rules, after injected failures ----------------
+
+
+async def fail_next(counters: Repository[Counter], command: str, times: int, **data: Any) -> None:
+    await counters.collection.database.client.admin.command(
+        {
+            "configureFailPoint": "failCommand",
+            "mode": {"times": times},
+            "data": {"failCommands": [command], **data},
+        }
+    )
+
+
+def incrementing(counters: Repository[Counter], counter: Counter) -> tuple[list[int], Any]:
+    """A transaction body adding 1 (with no session=: it joins implicitly); the list
+    counts its runs."""
+    runs: list[int] = []
+
+    async def body(session: Any) -> str:
+        runs.append(1)
+        await counters.update_by_id(counter.id, {"$inc": {"n": 1}})
+        return "done"
+
+    return runs, body
+
+
+TRANSIENT = {"errorCode": 112, "errorLabels": ["TransientTransactionError"]}  # WriteConflict
+# LockTimeout: no server-state error, so the client keeps its connection pool
+UNKNOWN_COMMIT = {"errorCode": 24, "errorLabels": ["UnknownTransactionCommitResult"]}
+
+
+@pytest.mark.backend_limit(mock=NO_FAILPOINTS)
+@pytest.mark.parametrize("failing", ["update", "commitTransaction"])
+async def test_a_transient_error_runs_the_whole_transaction_again_once_applied(
+    counters: Repository[Counter], failing: str
+) -> None:
+    counter = await counters.create({"n": 0})
+    runs, body = incrementing(counters, counter)
+    await fail_next(counters, failing, 1, **TRANSIENT)
+    assert await odm.run_in_transaction(counters.collection.database, body) == "done"
+    assert len(runs) == 2
+    assert (await counters.find_by_id(counter.id)).n == 1
+
+
+@pytest.mark.backend_limit(mock=NO_FAILPOINTS)
+async def test_an_unknown_commit_result_retries_the_commit_alone(
+    counters: Repository[Counter],
+) -> None:
+    counter = await counters.create({"n": 0})
+    runs, body = incrementing(counters, counter)
+    await fail_next(counters, "commitTransaction", 2, **UNKNOWN_COMMIT)
+    await odm.run_in_transaction(counters.collection.database, body)
+    assert len(runs) == 1
+    assert (await counters.find_by_id(counter.id)).n == 1
+
+
+@pytest.mark.backend_limit(mock=NO_FAILPOINTS)
+async def test_retries_stop_at_max_attempts_with_the_last_error(
+    counters: Repository[Counter],
+) -> None:
+    counter = await counters.create({"n": 0})
+    runs, body = incrementing(counters, counter)
+    await fail_next(counters, "update", 5, **TRANSIENT)
+    with pytest.raises(OperationFailure) as caught:
+        await odm.run_in_transaction(counters.collection.database, body, max_attempts=2)
+    assert caught.value.has_error_label("TransientTransactionError")
+    assert len(runs) == 2
+    admin = counters.collection.database.client.admin
+    await admin.command({"configureFailPoint": "failCommand", "mode": "off"})
+    await later_writes_do_not_block(counters, counter)  # the session was ended

@@ -570,7 +570,6 @@ def test_every_setting_is_mapped() -> None:
                 "mongodb": {"collection": "settled_things"},
                 "idInjection": False,
             },
-            "relations": {"owner": {"type": "belongsTo", "model": "User"}},
             "acls": [],
         }
     )
