@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from .changes import ChangeStreams
 from .codec import decode, decode_many, decode_trusted
+from .collector import collector_paused
 from .drivers import Collection, Database, Document, DriverDatabase, Session, adapt
 from .drivers.concerns import collection_options
 from .errors import (
@@ -40,6 +41,7 @@ from .operations import HookPoints, Operation
 from .partial import decode_partial, decode_partial_many, refuse_partial, update_data
 from .pipeline import PipelinePoints
 from .relations.methods import RelationMethods
+from .rules import ITERATE_BATCH_SIZE
 from .scoping import scope_values
 from .transactions import transaction
 from .updates import UpdatePlan, translate_update
@@ -413,12 +415,13 @@ class Repository(LoopBackMethods[E], RelationMethods[E], ChangeStreams[E], Pipel
         self,
         filter: Filter | None = None,
         *,
-        batch_size: int | None = None,
+        batch_size: int | None = ITERATE_BATCH_SIZE,
         session: Session | None = None,
         options: Options = None,
     ) -> AsyncIterator[E]:
         """Stream the matching entities with the cursor: memory does not grow with the
-        number of results."""
+        number of results (``batch_size`` documents per server batch, 1,000 by default;
+        None leaves the batches to the server, up to 16 MiB of BSON each)."""
         operation = Operation("iterate", self, session, query=filter, options=options)
         await self._access(operation)
         query = self._query(self._include_keys(operation.query))
@@ -504,20 +507,21 @@ class Repository(LoopBackMethods[E], RelationMethods[E], ChangeStreams[E], Pipel
         with the item's index)."""
         validated: list[Validated[E]] = []
         details: list[ErrorDetail] = []
-        for position, item in enumerate(items):
-            try:
-                validated.append(self._validate_create(item))
-            except ValidationError as error:
-                for detail in error.details:
-                    path = f"{position}.{detail['path']}" if detail["path"] else str(position)
-                    details.append(
-                        ErrorDetail(
-                            path=path,
-                            code=detail["code"],
-                            message=detail["message"],
-                            value=detail["value"],
+        with collector_paused():  # a batch that stays alive: odm.collector
+            for position, item in enumerate(items):
+                try:
+                    validated.append(self._validate_create(item))
+                except ValidationError as error:
+                    for detail in error.details:
+                        path = f"{position}.{detail['path']}" if detail["path"] else str(position)
+                        details.append(
+                            ErrorDetail(
+                                path=path,
+                                code=detail["code"],
+                                message=detail["message"],
+                                value=detail["value"],
+                            )
                         )
-                    )
         if details:
             raise ValidationError(self.meta.name, details)
         return validated
