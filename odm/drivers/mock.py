@@ -5,10 +5,13 @@ What the mock does differently, and what odm does about it:
 - no sessions or transactions: :meth:`MockDatabase.transaction` raises ``ODMError``
   saying what to use instead (any ``session=`` raises in the mock itself);
 - its bulk ``UpdateOne`` fails: odm never uses ``bulk_write``;
-- a null test on a dotted path (``{"a.b": None}``, ``$ne``/``$in``/``$nin`` with
-  ``None``) ignores a null parent (``{"a": None}``), which a server takes as a null
-  ``a.b``: such tests are widened here to the parents (in queries and in an aggregation's
-  top-level ``$match`` stages);
+- a test on a dotted path ignores a null parent (``{"a": None}``), which a server takes
+  as a missing ``a.b`` (so null, not ``$ne`` any other value, matched by no regex): null
+  tests (``{"a.b": None}``, ``$ne``/``$in``/``$nin`` with ``None``) and negations
+  (``$ne``, ``$nin``, ``$not``) are widened here to the parents (in queries and in an
+  aggregation's top-level ``$match`` stages);
+- ``$gte``/``$lte`` with ``None`` match null but not a missing field, where a server
+  matches both: they are run here as the null test they are;
 - its aggregation lacks some stages and operators (``$unionWith`` among them): such a
   pipeline raises ``ODMError`` naming what it cannot run, never its
   ``NotImplementedError``;
@@ -374,6 +377,8 @@ def _null_parents(query: Mapping[str, Any]) -> Mapping[str, Any]:
                 _null_parents(part) if isinstance(part, Mapping) else part for part in condition
             ]
             continue
+        if not key.startswith("$"):
+            condition = _null_comparisons(condition)
         test = _null_test(key, condition) if "." in key and not key.startswith("$") else None
         if test is None:
             widened[key] = condition
@@ -382,6 +387,24 @@ def _null_parents(query: Mapping[str, Any]) -> Mapping[str, Any]:
     if extra:
         widened["$and"] = [*widened.get("$and", []), *extra]
     return widened
+
+
+_NEGATIONS = frozenset(["$ne", "$nin", "$not"])
+
+
+def _null_comparisons(condition: Any) -> Any:
+    """``{"$gte": None}``/``{"$lte": None}`` as the null test a server reads them as (in
+    the null bracket, only null and missing compare equal to null)."""
+    if not isinstance(condition, Mapping) or not (
+        ("$gte" in condition and condition["$gte"] is None)
+        or ("$lte" in condition and condition["$lte"] is None)
+    ):
+        return condition
+    rest = {k: v for k, v in condition.items() if k not in ("$gte", "$lte") or v is not None}
+    if "$eq" in rest and rest["$eq"] is not None:
+        return {"$in": []}  # both null and not null: nothing matches
+    rest["$eq"] = None
+    return rest
 
 
 def _null_test(path: str, condition: Any) -> dict[str, Any] | None:
@@ -407,6 +430,9 @@ def _null_test(path: str, condition: Any) -> dict[str, Any] | None:
         clauses.append({"$or": [{path: {"$in": list(rest.pop("$in"))}}, *parents]})
     if isinstance(rest.get("$nin"), list | tuple) and None in rest["$nin"]:
         clauses.append({"$nor": [{path: {"$in": list(rest.pop("$nin"))}}, *parents]})
+    if rest and all(k in _NEGATIONS for k in rest):  # a missing field passes a negation
+        clauses.append({"$or": [{path: rest}, *parents]})
+        rest = {}
     if not clauses:
         return None
     if rest:

@@ -109,9 +109,10 @@ class RelationMethods(Generic[E]):
         batch: list[E] = []
         size = batch_size or _INCLUDE_BATCH
         async for doc in repo._cursor(query, batch_size=batch_size, session=session):
-            if repo._hooks.active:
-                await repo._hooks.loaded(operation, doc)
-            batch.append(repo._load(doc, partial=partial))
+            entity = repo._load(doc, partial=partial)
+            if repo._hooks.active:  # loaded: the hook sees (and may change) the entity
+                await repo._hooks.loaded(operation.item(entity), doc)
+            batch.append(entity)
             if len(batch) >= size:
                 for entity in await self._include(operation.query, batch, session):
                     yield entity
