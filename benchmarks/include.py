@@ -37,7 +37,19 @@ from pymongo import AsyncMongoClient
 
 from odm import Entity, Repository, has_many, model
 
-__all__ = ["main", "run_include"]
+__all__ = [
+    "BEANIE",
+    "ODM",
+    "ODM_TRUSTED",
+    "RAW",
+    "beanie_models",
+    "contenders",
+    "main",
+    "matches_dbref_paths",
+    "render",
+    "run_include",
+    "seed",
+]
 
 PARENTS = "bench_include_parents"
 CHILDREN = "bench_include_children"
@@ -60,7 +72,7 @@ class IncludeChild(Entity):
     label: str
 
 
-def _beanie_models() -> tuple[Any, Any] | None:
+def beanie_models() -> tuple[Any, Any] | None:
     """Beanie's parent and child documents, or None when Beanie is not installed."""
     try:
         from beanie import BackLink, Document, Link
@@ -107,7 +119,8 @@ def _data(parents: int, children: int) -> tuple[list[dict[str, Any]], list[dict[
     return parent_docs, child_docs
 
 
-async def _seed(client: Any, parents: int, children: int, beanie: bool) -> None:
+async def seed(client: Any, parents: int, children: int, beanie: bool) -> None:
+    """Drop and seed the benchmark's databases (Beanie's copy stores DBRef links)."""
     parent_docs, child_docs = _data(parents, children)
     for name in (DATABASE, BEANIE_DATABASE):
         await client.drop_database(name)
@@ -132,7 +145,7 @@ def _ref(child: dict[str, Any]) -> DBRef:
 Runner = Callable[[], Awaitable[int]]
 
 
-async def _matches_dbref_paths(client: Any) -> bool:
+async def matches_dbref_paths(client: Any) -> bool:
     """Whether the server finds a child by its DBRef's ``$id`` (SecantusDB does not),
     checked on one document before Beanie's ``$lookup`` runs over the whole data."""
     probe = client[BEANIE_DATABASE]["probe"]
@@ -143,7 +156,9 @@ async def _matches_dbref_paths(client: Any) -> bool:
     return bool(found)
 
 
-async def _contenders(client: Any, beanie: Any) -> dict[str, Runner]:
+async def contenders(client: Any, beanie: Any) -> dict[str, Runner]:
+    """Each contender's run on the seeded data (returns how many children it attached);
+    ``beanie`` is ``beanie_models()``, initialised, or None."""
     db = client[DATABASE]
 
     async def raw() -> int:
@@ -186,17 +201,17 @@ async def _measure(runner: Runner) -> tuple[float, float, int]:
 
 
 async def _run(uri: str, parents: int, children: int, rounds: int, warmup: int) -> dict[str, Any]:
-    beanie = _beanie_models()
+    beanie = beanie_models()
     client: Any = AsyncMongoClient(uri, tz_aware=True)
     try:
-        await _seed(client, parents, children, beanie is not None)
+        await seed(client, parents, children, beanie is not None)
         if beanie is not None:
             from beanie import init_beanie
 
             await init_beanie(database=client[BEANIE_DATABASE], document_models=list(beanie))
-        runners = await _contenders(client, beanie)
+        runners = await contenders(client, beanie)
         skipped: dict[str, str] = {} if beanie is not None else {BEANIE: "beanie is not installed"}
-        if beanie is not None and not await _matches_dbref_paths(client):
+        if beanie is not None and not await matches_dbref_paths(client):
             skipped[BEANIE] = (
                 "this server does not match Beanie's DBRef path 'parent.$id' (fetch_links "
                 "would find no child); run with --uri on a MongoDB server to measure it"
