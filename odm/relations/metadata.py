@@ -133,7 +133,11 @@ def _annotation(meta: ModelMeta, name: str, names: Mapping[str, Any]) -> Any:
     annotation = cls.model_fields[name].annotation
     if _unresolved(annotation):
         models = getattr(cls, MODELS_ATTRIBUTE, None)  # a class define_model built
-        namespace = {**names, **models()} if callable(models) else dict(names) or None
+        module = sys.modules.get(cls.__module__)
+        defined = vars(module) if module is not None else {}
+        # the classes created since complete the module's names, never replace them
+        later = {key: value for key, value in names.items() if key not in defined}
+        namespace = {**later, **models()} if callable(models) else later or None
         cls.model_rebuild(raise_errors=False, _parent_namespace_depth=0, _types_namespace=namespace)
         annotation = cls.model_fields[name].annotation
     if _unresolved(annotation):
