@@ -182,9 +182,7 @@ class LoopBackMethods(Generic[E]):
         if refused is None:
             doc = await self._upserted(query, update, session=session)
         else:  # only an update can run: when there is nothing to update, the refusal
-            updated = await repo._collection.find_one_and_update(
-                query, update, return_new=True, session=session
-            )
+            updated = await self._guarded_update(plan, query, update, session=session)
             if updated is None:
                 raise refused
             doc = updated
@@ -255,12 +253,8 @@ class LoopBackMethods(Generic[E]):
         update = await repo._saving_changes(operation, plan, upsert=refused is None)
         doc: Document | None = None
         if matches:  # the one match, if it still matches
-            doc = await repo._collection.find_one_and_update(
-                {"$and": [query, {ID_FIELD: matches[0][ID_FIELD]}]},
-                update,
-                return_new=True,
-                session=session,
-            )
+            match = {"$and": [query, {ID_FIELD: matches[0][ID_FIELD]}]}
+            doc = await self._guarded_update(plan, match, update, session=session)
         if doc is None:
             if refused is not None:  # nothing to update, and the create is refused
                 raise refused
@@ -515,6 +509,28 @@ class LoopBackMethods(Generic[E]):
         if "id" in named:
             named.add(self._id_name)
         return named
+
+    async def _guarded_update(
+        self,
+        plan: UpdatePlan,
+        query: Mapping[str, Any],
+        update: Mapping[str, Any],
+        *,
+        session: Session | None,
+    ) -> Document | None:
+        """The update branch alone, within the bounds the plan guards (a bounded ``$inc``):
+        the updated document, None when nothing matches, and the bounds' error when the
+        stored document matches but the update would take it out of them."""
+        repo = self._repository()
+        guarded = plan.guard(dict(query))
+        doc = await repo._collection.find_one_and_update(
+            guarded, update, return_new=True, session=session
+        )
+        if doc is None and plan.guards:
+            stored = await repo._collection.find_one(query, session=session)
+            if stored is not None:
+                raise plan.out_of_bounds(repo.meta, stored)
+        return doc
 
     async def _upserted(
         self, query: Mapping[str, Any], update: Mapping[str, Any], *, session: Session | None
