@@ -34,6 +34,7 @@ from .errors import (
 from .filters import Filter as FilterDict
 from .filters import Query, merge_scope
 from .filters import Where as WhereDict
+from .geo import refuse_near
 from .hidden import path_is_hidden
 from .hooks import HookFunction, HookName, HookRegistry
 from .ids import coerce_id
@@ -128,6 +129,7 @@ class LoopBackMethods(Generic[E]):
         )
         await repo._access(operation)
         query = repo._where(operation.where)
+        refuse_near(query)  # near orders reads; an upsert cannot take it
         try:
             validated = self._validate_found_or_created(where, data or {})
         except ValidationError:
@@ -182,9 +184,7 @@ class LoopBackMethods(Generic[E]):
         if refused is None:
             doc = await self._upserted(query, update, session=session)
         else:  # only an update can run: when there is nothing to update, the refusal
-            updated = await repo._collection.find_one_and_update(
-                query, update, return_new=True, session=session
-            )
+            updated = await self._guarded_update(plan, query, update, session=session)
             if updated is None:
                 raise refused
             doc = updated
@@ -243,6 +243,7 @@ class LoopBackMethods(Generic[E]):
         await repo._access(operation)
         plan = repo._update_plan(data)
         query = repo._where(operation.where)
+        refuse_near(query)  # near orders reads; an upsert cannot take it
         matches = await repo._collection.find_all(
             query, projection={ID_FIELD: 1}, limit=2, session=session
         )
@@ -255,12 +256,8 @@ class LoopBackMethods(Generic[E]):
         update = await repo._saving_changes(operation, plan, upsert=refused is None)
         doc: Document | None = None
         if matches:  # the one match, if it still matches
-            doc = await repo._collection.find_one_and_update(
-                {"$and": [query, {ID_FIELD: matches[0][ID_FIELD]}]},
-                update,
-                return_new=True,
-                session=session,
-            )
+            match = {"$and": [query, {ID_FIELD: matches[0][ID_FIELD]}]}
+            doc = await self._guarded_update(plan, match, update, session=session)
         if doc is None:
             if refused is not None:  # nothing to update, and the create is refused
                 raise refused
@@ -515,6 +512,28 @@ class LoopBackMethods(Generic[E]):
         if "id" in named:
             named.add(self._id_name)
         return named
+
+    async def _guarded_update(
+        self,
+        plan: UpdatePlan,
+        query: Mapping[str, Any],
+        update: Mapping[str, Any],
+        *,
+        session: Session | None,
+    ) -> Document | None:
+        """The update branch alone, within the bounds the plan guards (a bounded ``$inc``):
+        the updated document, None when nothing matches, and the bounds' error when the
+        stored document matches but the update would take it out of them."""
+        repo = self._repository()
+        guarded = plan.guard(dict(query))
+        doc = await repo._collection.find_one_and_update(
+            guarded, update, return_new=True, session=session
+        )
+        if doc is None and plan.guards:
+            stored = await repo._collection.find_one(query, session=session)
+            if stored is not None:
+                raise plan.out_of_bounds(repo.meta, stored)
+        return doc
 
     async def _upserted(
         self, query: Mapping[str, Any], update: Mapping[str, Any], *, session: Session | None
