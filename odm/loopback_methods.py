@@ -309,7 +309,10 @@ class LoopBackMethods(Generic[E]):
         )
         end = None if not query.limit else query.skip + query.limit
         chosen = placed[query.skip : end]
-        return cast("list[E]", await cast(Any, self)._include(operation.query, chosen, session))
+        return cast(
+            "list[E]",
+            await cast(Any, self)._include(operation.query, chosen, session, operation.options),
+        )
 
     @overload
     async def aggregate(

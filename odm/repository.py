@@ -366,7 +366,7 @@ class Repository(LoopBackMethods[E], RelationMethods[E], ChangeStreams[E], Pipel
             session=session,
         )
         entities = await self._loaded_all(operation, docs, partial=query.projection)
-        return await self._include(operation.query, entities, session)
+        return await self._include(operation.query, entities, session, operation.options)
 
     async def find_one(
         self,
@@ -389,7 +389,7 @@ class Repository(LoopBackMethods[E], RelationMethods[E], ChangeStreams[E], Pipel
         if doc is None:
             return None
         entity = await self._loaded(operation, doc, partial=query.projection)
-        return (await self._include(operation.query, [entity], session))[0]
+        return (await self._include(operation.query, [entity], session, operation.options))[0]
 
     async def find_by_id(
         self,
@@ -409,7 +409,7 @@ class Repository(LoopBackMethods[E], RelationMethods[E], ChangeStreams[E], Pipel
         if doc is None:
             raise EntityNotFoundError(self.meta.name, id)
         entity = await self._loaded(operation, doc, partial=query.projection)
-        return (await self._include(operation.query, [entity], session))[0]
+        return (await self._include(operation.query, [entity], session, operation.options))[0]
 
     async def iterate(
         self,

@@ -107,11 +107,16 @@ class RelationMethods(Generic[E]):
         return include_keys(meta, filter) if meta.relations else filter
 
     async def _include(
-        self, filter: Mapping[str, Any] | None, entities: list[E], session: Any
+        self,
+        filter: Mapping[str, Any] | None,
+        entities: list[E],
+        session: Any,
+        options: Mapping[str, Any] | None = None,
     ) -> list[E]:
-        """Set the relations ``filter`` includes on ``entities`` (one query each)."""
+        """Set the relations ``filter`` includes on ``entities`` (one query each); the
+        read's ``options`` reach the hooks of the included classes."""
         if filter and filter.get("include") is not None:
-            await attach(self, filter, entities, session=session)
+            await attach(self, filter, entities, session=session, options=options)
         return entities
 
     async def _iterate_including(
@@ -128,10 +133,12 @@ class RelationMethods(Generic[E]):
                 await repo._hooks.loaded(operation.item(entity), doc)
             batch.append(entity)
             if len(batch) >= size:
-                for entity in await self._include(operation.query, batch, session):
+                for entity in await self._include(
+                    operation.query, batch, session, operation.options
+                ):
                     yield entity
                 batch = []
-        for entity in await self._include(operation.query, batch, session):
+        for entity in await self._include(operation.query, batch, session, operation.options):
             yield entity
 
 

@@ -82,7 +82,7 @@ async def test_a_relation_to_the_same_class_runs_the_source_repositorys_observer
     people = Repository(Person, odm_db)
     seen: list[tuple[str, str, Any]] = []
     people.observe("before save", lambda ctx: seen.append(("save", ctx.operation, ctx.options)))
-    people.observe("loaded", lambda ctx: seen.append(("loaded", ctx.instance.name, None)))
+    people.observe("loaded", lambda ctx: seen.append(("loaded", ctx.instance.name, ctx.options)))
     ada = await people.create({"name": "Ada"})
     mentees = people.related(ada, "mentees")
     bob = await mentees.create({"name": "Bob"}, options={"user": "ann"})
@@ -90,9 +90,10 @@ async def test_a_relation_to_the_same_class_runs_the_source_repositorys_observer
     assert seen == [("save", "create", None), ("save", "create", {"user": "ann"})]
     seen.clear()
     assert (await people.related(bob, "mentor").get()).name == "Ada"
-    [found] = await people.find({"where": {"name": "Ada"}, "include": "mentees"})
+    user = {"user": "cy"}  # the read's options reach the hooks of what it includes
+    [found] = await people.find({"where": {"name": "Ada"}, "include": "mentees"}, options=user)
     assert [m.name for m in found.mentees or []] == ["Bob"]
-    assert seen == [("loaded", "Ada", None), ("loaded", "Ada", None), ("loaded", "Bob", None)]
+    assert seen == [("loaded", "Ada", None), ("loaded", "Ada", user), ("loaded", "Bob", user)]
     seen.clear()
     later = lambda ctx: seen.append(("later", ctx.operation, None))  # noqa: E731
     mentees.observe("after delete", later)  # one registry: observed on either, runs for both
