@@ -61,12 +61,18 @@ class Job(Entity):
     error: str | None = None
 
 
-@model(collection="example_job_results")
+@model(collection="example_job_results", timestamps=True)  # created_at, updated_at by odm
 class JobResult(Entity):
     job_id: str = prop(unique=True)  # the database refuses a second result for one job
     worker: str
     factors: list[int]
-    created: datetime = prop(default_fn="now")
+
+    @odm.hook("before save")
+    def smallest_first(ctx: odm.HookContext) -> None:
+        """Every path that stores a result stores its factors in order (the hook's change
+        is validated like the caller's data)."""
+        if ctx.instance is not None:
+            ctx.instance.factors = sorted(ctx.instance.factors)
 
 
 def factorize(number: int) -> list[int]:
@@ -102,6 +108,11 @@ class Worker:
         self.jobs = Repository(Job, db, allow_extended_operators=True)
         self.results = Repository(JobResult, db)
         self.processed = 0
+        # counted by an operation hook: after save fires only for a result that was stored
+        self.results.observe("after save", self._stored)
+
+    def _stored(self, ctx: odm.HookContext) -> None:
+        self.processed += 1
 
     async def claim(self) -> Job | None:
         """Atomically move the next queued job to running, in this worker's name."""
@@ -126,8 +137,6 @@ class Worker:
             first = await self.results.find_one({"where": {"job_id": job.id}})
             assert first is not None
             factors = first.factors
-        else:
-            self.processed += 1
         await self.finish(job, {"status": "done", "factors": factors})
 
     async def finish(self, job: Job, outcome: dict[str, Any]) -> None:

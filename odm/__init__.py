@@ -21,9 +21,11 @@ from .errors import (
     ValidationError,
 )
 from .geo import GeoPoint
+from .hooks import hook
 from .indexes import migrate
 from .inference import build_model_from_instance
 from .models import Entity, Model, model
+from .operations import HookContext
 from .properties import prop
 from .relations import belongs_to, has_many, has_many_through, has_one, references_many
 from .repository import Repository
@@ -37,6 +39,7 @@ __all__ = [
     "Entity",
     "EntityNotFoundError",
     "GeoPoint",
+    "HookContext",
     "InvalidFilterError",
     "Model",
     "ModelDefinitionError",
@@ -52,6 +55,7 @@ __all__ = [
     "has_many",
     "has_many_through",
     "has_one",
+    "hook",
     "migrate",
     "model",
     "model_definition",

@@ -17,13 +17,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, ClassVar, Protocol, Unpack
 
-from pydantic import Field, model_validator
+from pydantic import model_validator
 
 from .drivers import Collection, Document, Session
 from .drivers.interface import ReadOptions, SortSpec
 from .errors import InvalidFilterError, ODMError
 from .filters.near import Near, point_fields, split_near
 from .models import Model
+from .properties import prop
 
 __all__ = [
     "MOCK_LIMIT",
@@ -62,8 +63,8 @@ class GeoPoint(Model):
     #: its type name in LoopBack model definitions
     __odm_loopback_type__: ClassVar[str] = "GeoPoint"
 
-    lat: float = Field(ge=-90, le=90)
-    lng: float = Field(ge=-180, le=180)
+    lat: float = prop(ge=-90, le=90, json_schema={"minimum": -90, "maximum": 90})
+    lng: float = prop(ge=-180, le=180, json_schema={"minimum": -180, "maximum": 180})
 
     @model_validator(mode="before")
     @classmethod

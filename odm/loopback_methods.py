@@ -3,7 +3,9 @@ the upsert family (``find_or_create``, ``upsert``, ``replace_or_create``,
 ``upsert_with_where``), each one atomic server write whose branches are validated as
 what they are (the insert branch as a create, through ``odm.updates.upsert_document``;
 the update branch as a partial update); ``find_by_ids``; named scopes (``scoped``);
-``aggregate`` (its pipeline checked by ``odm.aggregation``).
+``aggregate`` (its pipeline checked by ``odm.aggregation``); the operation hooks'
+registration (``observe``, ``share_hooks``, ``odm.hooks``); index migration
+(``migrate``, ``automigrate``).
 
 They run the repository's operation pipeline (``odm.operations``) like its other
 methods; the class is a base of ``Repository`` (its methods see the repository's steps).
@@ -32,13 +34,16 @@ from .errors import (
 from .filters import Filter as FilterDict
 from .filters import Query, merge_scope
 from .filters import Where as WhereDict
+from .geo import refuse_near
 from .hidden import path_is_hidden
+from .hooks import HookFunction, HookName, HookRegistry
 from .ids import coerce_id
+from .indexes import MigrationReport, automigrate_repository, migrate_repository
 from .metadata import ID_FIELD, ModelMeta, meta_of
 from .models import Entity
-from .operations import Operation
+from .operations import HookPoints, Operation
 from .scoping import apply_scope_defaults, scope_conflicts, scope_values
-from .updates import UpdatePlan, scope_values_of
+from .updates import UpdatePlan, scope_values_of, upsert_document
 from .versioning import insertable, replace_or_insert, upsert_changes
 
 __all__ = ["LoopBackMethods"]
@@ -47,6 +52,7 @@ E = TypeVar("E", bound=Entity)
 M = TypeVar("M", bound=BaseModel)
 Filter = FilterDict | Mapping[str, Any]
 Where = WhereDict | Mapping[str, Any]
+Options = Mapping[str, Any] | None
 Validated = tuple[E, Document]
 #: how often an upsert is tried when a racing upsert broke a unique index
 _UPSERT_ATTEMPTS = 3
@@ -62,6 +68,7 @@ class _Steps(Protocol[E]):
     prohibit_hidden_in_query: bool
     _scope_values: dict[str, Any]
     _collection: Collection
+    _hooks: HookPoints
 
     def _set_scope(self, scope: Mapping[str, Any] | None) -> None: ...
     async def _access(self, operation: Operation) -> None: ...
@@ -86,7 +93,7 @@ class _Steps(Protocol[E]):
     def _order(self, order: Any) -> list[tuple[str, int]] | None: ...
     def _query(self, filter: Filter | None, *, id: Any = ...) -> Query: ...
     def _where(self, where: Where | None) -> dict[str, Any]: ...
-    def _id_where(self, id: Any) -> dict[str, Any]: ...
+    def _id_where(self, id: Any, where: Where | None = None) -> dict[str, Any]: ...
     def _update_plan(self, data: Mapping[str, Any], **target: Any) -> UpdatePlan: ...
     def _store_id(self, entity: E, inserted: Any, data: Mapping[str, Any] | BaseModel) -> None: ...
 
@@ -99,7 +106,12 @@ class LoopBackMethods(Generic[E]):
         return cast(_Steps[E], self)
 
     async def find_or_create(
-        self, where: Where, data: Mapping[str, Any] | None = None, *, session: Session | None = None
+        self,
+        where: Where,
+        data: Mapping[str, Any] | None = None,
+        *,
+        session: Session | None = None,
+        options: Options = None,
     ) -> tuple[E, bool]:
         """The entity matching ``where``, or a new one created from ``data`` (the scalar
         equalities of ``where`` fill the properties ``data`` lacks): ``(entity, created)``.
@@ -112,9 +124,12 @@ class LoopBackMethods(Generic[E]):
         conflict), the call only finds, and raises that error when nothing matches.
         """
         repo = self._repository()
-        operation = Operation("find_or_create", repo, session, where=where, data=data)
+        operation = Operation(
+            "find_or_create", repo, session, where=where, data=data, options=options
+        )
         await repo._access(operation)
-        query = repo._where(where)
+        query = repo._where(operation.where)
+        refuse_near(query)  # near orders reads; an upsert cannot take it
         try:
             validated = self._validate_found_or_created(where, data or {})
         except ValidationError:
@@ -134,10 +149,17 @@ class LoopBackMethods(Generic[E]):
         else:
             assert stored is not None
             entity = await repo._loaded(operation, stored)
+        operation.instance = entity  # after save sees the entity returned
         await repo._saved(operation, is_new_instance=created)
         return entity, created
 
-    async def upsert(self, data: Mapping[str, Any] | E, *, session: Session | None = None) -> E:
+    async def upsert(
+        self,
+        data: Mapping[str, Any] | E,
+        *,
+        session: Session | None = None,
+        options: Options = None,
+    ) -> E:
         """LoopBack's ``updateOrCreate``/``patchOrCreate``: with an id that exists (in
         scope), a partial update with ``data``; otherwise a create. One atomic write.
 
@@ -145,39 +167,43 @@ class LoopBackMethods(Generic[E]):
         cannot be created (``ValidationError``, code ``absence``), as with ``create``.
         """
         repo = self._repository()
-        operation = Operation("upsert", repo, session, data=None, instance=data)
+        operation = Operation("upsert", repo, session, data=None, instance=data, options=options)
         await repo._access(operation)
         given = self._given_id(data)
         if given is None:
             return await self._inserted(operation, data)
         id = coerce_id(repo.meta, given)
         changes = self._without_id(data)
+        restriction = operation.where  # an access hook's, if any
         operation.id, operation.where, operation.data = id, {self._id_name: id}, changes
         operation.instance = None  # a partial update: data + where
         plan = repo._update_plan(changes, target_id=id)
-        query = repo._id_where(id)
+        query = repo._id_where(id, restriction)
         refused = self._insert_refused(operation, plan)
         update = await repo._saving_changes(operation, plan, upsert=refused is None)
         if refused is None:
             doc = await self._upserted(query, update, session=session)
         else:  # only an update can run: when there is nothing to update, the refusal
-            updated = await repo._collection.find_one_and_update(
-                query, update, return_new=True, session=session
-            )
+            updated = await self._guarded_update(plan, query, update, session=session)
             if updated is None:
                 raise refused
             doc = updated
         entity = await repo._loaded(operation, doc)
-        await repo._saved(operation)
+        # the atomic upsert does not say whether it inserted; the update alone did not
+        await repo._saved(operation, is_new_instance=False if refused is not None else None)
         return entity
 
     async def replace_or_create(
-        self, data: Mapping[str, Any] | E, *, session: Session | None = None
+        self,
+        data: Mapping[str, Any] | E,
+        *,
+        session: Session | None = None,
+        options: Options = None,
     ) -> E:
         """Replace the entity with ``data``'s id whole when it exists (in scope), else
         create it. One atomic write; ``force_id`` as for ``upsert``."""
         repo = self._repository()
-        operation = Operation("replace_or_create", repo, session, instance=data)
+        operation = Operation("replace_or_create", repo, session, instance=data, options=options)
         await repo._access(operation)
         given = self._given_id(data)
         if given is None:
@@ -188,7 +214,7 @@ class LoopBackMethods(Generic[E]):
         validated = repo._validate_replace(data, target_id=id)
         if not forced:
             repo._validate_create(insertable(repo.meta, data))  # the insert branch is a create
-        query = repo._id_where(id)
+        query = repo._id_where(id, operation.where)
         entity, doc = await repo._saving(operation, validated, target_id=id)
         doc.pop(ID_FIELD, None)  # the stored _id, or the query's for an insert
         matched = await replace_or_insert(repo, id, query, entity, doc, forced, session)
@@ -200,16 +226,24 @@ class LoopBackMethods(Generic[E]):
         return entity
 
     async def upsert_with_where(
-        self, where: Where, data: Mapping[str, Any], *, session: Session | None = None
+        self,
+        where: Where,
+        data: Mapping[str, Any],
+        *,
+        session: Session | None = None,
+        options: Options = None,
     ) -> E:
         """One entity matching ``where`` (in scope): a partial update with ``data``; none:
         a create (``where``'s scalar equalities fill what ``data`` lacks); more than one:
         ``ODMError``, and nothing is written."""
         repo = self._repository()
-        operation = Operation("upsert_with_where", repo, session, where=where, data=data)
+        operation = Operation(
+            "upsert_with_where", repo, session, where=where, data=data, options=options
+        )
         await repo._access(operation)
         plan = repo._update_plan(data)
-        query = repo._where(where)
+        query = repo._where(operation.where)
+        refuse_near(query)  # near orders reads; an upsert cannot take it
         matches = await repo._collection.find_all(
             query, projection={ID_FIELD: 1}, limit=2, session=session
         )
@@ -222,12 +256,8 @@ class LoopBackMethods(Generic[E]):
         update = await repo._saving_changes(operation, plan, upsert=refused is None)
         doc: Document | None = None
         if matches:  # the one match, if it still matches
-            doc = await repo._collection.find_one_and_update(
-                {"$and": [query, {ID_FIELD: matches[0][ID_FIELD]}]},
-                update,
-                return_new=True,
-                session=session,
-            )
+            match = {"$and": [query, {ID_FIELD: matches[0][ID_FIELD]}]}
+            doc = await self._guarded_update(plan, match, update, session=session)
         if doc is None:
             if refused is not None:  # nothing to update, and the create is refused
                 raise refused
@@ -237,7 +267,12 @@ class LoopBackMethods(Generic[E]):
         return entity
 
     async def find_by_ids(
-        self, ids: Iterable[Any], filter: Filter | None = None, *, session: Session | None = None
+        self,
+        ids: Iterable[Any],
+        filter: Filter | None = None,
+        *,
+        session: Session | None = None,
+        options: Options = None,
     ) -> list[E]:
         """The entities with these ids (in scope), in the order of ``ids``, with one query.
 
@@ -252,7 +287,7 @@ class LoopBackMethods(Generic[E]):
             raise InvalidFilterError("ids", f"ids is a list of ids, not {type(ids).__name__}")
         if filter is not None and not isinstance(filter, Mapping):
             raise InvalidFilterError("", f"a filter is a mapping, not {type(filter).__name__}")
-        operation = Operation("find_by_ids", repo, session, id=ids, query=filter)
+        operation = Operation("find_by_ids", repo, session, id=ids, query=filter, options=options)
         await repo._access(operation)
         wanted: dict[Any, int] = {}
         for given in ids:
@@ -274,7 +309,10 @@ class LoopBackMethods(Generic[E]):
         )
         end = None if not query.limit else query.skip + query.limit
         chosen = placed[query.skip : end]
-        return cast("list[E]", await cast(Any, self)._include(operation.query, chosen, session))
+        return cast(
+            "list[E]",
+            await cast(Any, self)._include(operation.query, chosen, session, operation.options),
+        )
 
     @overload
     async def aggregate(
@@ -283,6 +321,7 @@ class LoopBackMethods(Generic[E]):
         *,
         output: None = None,
         session: Session | None = None,
+        options: Options = None,
     ) -> list[dict[str, Any]]: ...
 
     @overload
@@ -292,6 +331,7 @@ class LoopBackMethods(Generic[E]):
         *,
         output: type[M],
         session: Session | None = None,
+        options: Options = None,
     ) -> list[M]: ...
 
     async def aggregate(
@@ -300,6 +340,7 @@ class LoopBackMethods(Generic[E]):
         *,
         output: type[BaseModel] | None = None,
         session: Session | None = None,
+        options: Options = None,
     ) -> list[dict[str, Any]] | list[Any]:
         """Run a MongoDB aggregation ``pipeline`` (stages on stored field names) over the
         documents in scope: the repository's scope's where (the default scope's, merged
@@ -327,7 +368,9 @@ class LoopBackMethods(Generic[E]):
             raise ODMError(f"aggregate: output is a model class or None, not {output!r}")
         meta = repo.meta if repo.prohibit_hidden_in_query else None
         stages = check_pipeline(pipeline, meta=meta)
-        operation = Operation("aggregate", repo, session, query={"pipeline": stages})
+        operation = Operation(
+            "aggregate", repo, session, query={"pipeline": stages}, options=options
+        )
         await repo._access(operation)
         stages = check_pipeline((operation.query or {}).get("pipeline", stages), meta=meta)
         sent = scoped_pipeline(repo._where(None), stages, collection=repo._collection.name)
@@ -355,7 +398,54 @@ class LoopBackMethods(Generic[E]):
         cast(_Steps[E], clone)._set_scope(merge_scope(repo.scope, scopes[name]))
         return clone
 
+    def observe(self, name: HookName, fn: HookFunction) -> None:
+        """Register the operation hook ``fn(ctx)`` (sync or async) for ``name``:
+        ``access``, ``loaded``, ``before save``, ``persist``, ``after save``, ``before
+        delete`` or ``after delete``. It runs after the model class's ``@odm.hook``
+        functions and the hooks observed before it. ``unscoped()`` and ``scoped()``
+        clones share this repository's hooks: one observed on either runs for both."""
+        hooks = self._repository()._hooks
+        if not isinstance(hooks, HookRegistry):
+            raise ODMError("this repository's hook points do not take observers")
+        hooks.observe(name, fn)
+
+    def share_hooks(self, other: LoopBackMethods[E]) -> None:
+        """Run ``other``'s operation hooks (a repository of the same entity class, on
+        any database): from now on the two share one registry, so a hook observed on
+        either runs for both. A relation's repository shares its target's this way."""
+        repo, source = self._repository(), other._repository()
+        if source.entity_class is not repo.entity_class:
+            raise ODMError(
+                f"share_hooks: a {repo.meta.name} repository shares the hooks of another "
+                f"{repo.meta.name} repository, not of a {source.meta.name} one"
+            )
+        repo._hooks = source._hooks
+
+    async def migrate(
+        self, *, drop_extra: bool = False, replace_conflicting: bool = False
+    ) -> MigrationReport:
+        """Create the declared indexes that are missing; report the differences."""
+        return await migrate_repository(
+            cast(Any, self), drop_extra=drop_extra, replace_conflicting=replace_conflicting
+        )
+
+    async def automigrate(self) -> MigrationReport:
+        """Drop the collection (all its data), recreate it and create the indexes."""
+        return await automigrate_repository(cast(Any, self))
+
     # --- the steps ---------------------------------------------------------------
+
+    def _upsert_document(self, operation: Operation, plan: UpdatePlan) -> Document:
+        """The update of an upsert, its insert branch validated as a create."""
+        repo = self._repository()
+        return upsert_document(
+            repo.entity_class,
+            operation.where,
+            operation.data if operation.data is not None else {},
+            scope_values=repo._scope_values,
+            allow_extended_operators=repo.allow_extended_operators,
+            plan=plan,
+        )
 
     @property
     def _id_name(self) -> str:
@@ -425,6 +515,28 @@ class LoopBackMethods(Generic[E]):
         if "id" in named:
             named.add(self._id_name)
         return named
+
+    async def _guarded_update(
+        self,
+        plan: UpdatePlan,
+        query: Mapping[str, Any],
+        update: Mapping[str, Any],
+        *,
+        session: Session | None,
+    ) -> Document | None:
+        """The update branch alone, within the bounds the plan guards (a bounded ``$inc``):
+        the updated document, None when nothing matches, and the bounds' error when the
+        stored document matches but the update would take it out of them."""
+        repo = self._repository()
+        guarded = plan.guard(dict(query))
+        doc = await repo._collection.find_one_and_update(
+            guarded, update, return_new=True, session=session
+        )
+        if doc is None and plan.guards:
+            stored = await repo._collection.find_one(query, session=session)
+            if stored is not None:
+                raise plan.out_of_bounds(repo.meta, stored)
+        return doc
 
     async def _upserted(
         self, query: Mapping[str, Any], update: Mapping[str, Any], *, session: Session | None

@@ -19,6 +19,7 @@ from .errors import InvalidFilterError, ModelDefinitionError
 from .filters import translate_filter
 from .indexes import declared_indexes
 from .metadata import ModelMeta, ModelSettingsDict, compile_model, meta_of
+from .relations.checks import check_relations
 from .scoping import scope_values
 from .updates import validate_input
 
@@ -42,6 +43,7 @@ def _compile(
         if meta.is_entity:
             declared_indexes(meta)
         _check_scope(meta)
+    check_relations(cls)
     return meta
 
 

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from .changes import ChangeStreams
 from .codec import decode, decode_many, decode_trusted
+from .collector import collector_paused
 from .drivers import Collection, Database, Document, DriverDatabase, Session, adapt
 from .drivers.concerns import collection_options
 from .errors import (
@@ -31,17 +32,19 @@ from .filters import Query, sort_spec, translate_filter, translate_where
 from .filters import Where as WhereDict
 from .geo import Reads, reads, refuse_near
 from .hidden import ErrorNames
+from .hooks import HookRegistry
 from .ids import id_condition
-from .indexes import MigrationReport, automigrate_repository, migrate_repository
 from .loopback_methods import LoopBackMethods
 from .metadata import ID_FIELD, ModelMeta, meta_of
 from .models import Entity
-from .operations import NO_HOOKS, HookPoints, Operation
+from .operations import HookPoints, Operation
 from .partial import decode_partial, decode_partial_many, refuse_partial, update_data
+from .pipeline import PipelinePoints
 from .relations.methods import RelationMethods
+from .rules import ITERATE_BATCH_SIZE
 from .scoping import scope_values
 from .transactions import transaction
-from .updates import UpdatePlan, translate_update, upsert_document
+from .updates import UpdatePlan, translate_update
 from .validation import validate_create_document, validate_replace_document
 from .versioning import copy_stamps, replace_checked, update_stamped
 
@@ -50,13 +53,14 @@ __all__ = ["Repository"]
 E = TypeVar("E", bound=Entity)
 Filter = FilterDict | Mapping[str, Any]
 Where = WhereDict | Mapping[str, Any]
+Options = Mapping[str, Any] | None
 _NO_ID: Any = object()
 #: the projection of a read (None: whole documents)
 Projection = Mapping[str, Any] | None
 Validated = tuple[E, Document]
 
 
-class Repository(LoopBackMethods[E], RelationMethods[E], ChangeStreams[E]):
+class Repository(LoopBackMethods[E], RelationMethods[E], ChangeStreams[E], PipelinePoints[E]):
     """The async repository of ``entity_class`` on a database ``db``.
 
     ``db`` is a database of ``pymongo.AsyncMongoClient``, motor's ``AsyncIOMotorClient``
@@ -109,7 +113,7 @@ class Repository(LoopBackMethods[E], RelationMethods[E], ChangeStreams[E]):
         self._collection: Collection = self._db.collection(
             meta.collection, names=ErrorNames(meta), options=self.collection_options or None
         )
-        self._hooks: HookPoints = NO_HOOKS
+        self._hooks: HookPoints = HookRegistry(entity_class)
         self._set_scope(meta.settings.scope)
 
     def _set_scope(self, scope: Mapping[str, Any] | None) -> None:
@@ -146,9 +150,15 @@ class Repository(LoopBackMethods[E], RelationMethods[E], ChangeStreams[E]):
 
     # --- writes ---------------------------------------------------------------------
 
-    async def create(self, data: Mapping[str, Any] | E, *, session: Session | None = None) -> E:
+    async def create(
+        self,
+        data: Mapping[str, Any] | E,
+        *,
+        session: Session | None = None,
+        options: Options = None,
+    ) -> E:
         """Validate and insert one entity; returns it with its id."""
-        operation = Operation("create", self, session, instance=data)
+        operation = Operation("create", self, session, instance=data, options=options)
         entity, doc = await self._saving(operation, self._validate_create(data))
         inserted = await self._collection.insert_one(doc, session=session)
         self._store_id(entity, inserted, data)
@@ -156,7 +166,11 @@ class Repository(LoopBackMethods[E], RelationMethods[E], ChangeStreams[E]):
         return entity
 
     async def create_all(
-        self, items: Sequence[Mapping[str, Any] | E], *, session: Session | None = None
+        self,
+        items: Sequence[Mapping[str, Any] | E],
+        *,
+        session: Session | None = None,
+        options: Options = None,
     ) -> list[E]:
         """Validate every item, then insert them with one ``insert_many``.
 
@@ -164,7 +178,7 @@ class Repository(LoopBackMethods[E], RelationMethods[E], ChangeStreams[E]):
         the item's index). When the database refuses an item, the error names its index
         and the items before it stay stored (with their ids set).
         """
-        operation = Operation("create_all", self, session)
+        operation = Operation("create_all", self, session, options=options)
         validated = await self._saving_all(operation, self._validate_all(items))
         if not validated:
             return []
@@ -182,27 +196,36 @@ class Repository(LoopBackMethods[E], RelationMethods[E], ChangeStreams[E]):
         await self._saved_all(operation, entities)
         return entities
 
-    async def save(self, entity: E, *, session: Session | None = None) -> E:
+    async def save(
+        self, entity: E, *, session: Session | None = None, options: Options = None
+    ) -> E:
         """Create the entity when it has no id, else replace the stored one."""
         entity_id = entity.get_id()
         if entity_id is None:
-            return await self.create(entity, session=session)
-        await self.replace_by_id(entity_id, entity, session=session)
+            return await self.create(entity, session=session, options=options)
+        await self.replace_by_id(entity_id, entity, session=session, options=options)
         return entity
 
-    async def update(self, entity: E, *, session: Session | None = None) -> None:
+    async def update(
+        self, entity: E, *, session: Session | None = None, options: Options = None
+    ) -> None:
         """``update_by_id(entity.id, entity's data)``."""
         data = update_data(self.meta, entity)  # a partial instance's held properties only
-        await update_stamped(self, entity, data, session=session)  # the entity gets the stamps
+        await update_stamped(self, entity, data, session=session, options=options)
 
     async def update_all(
-        self, data: Mapping[str, Any], where: Where | None = None, *, session: Session | None = None
+        self,
+        data: Mapping[str, Any],
+        where: Where | None = None,
+        *,
+        session: Session | None = None,
+        options: Options = None,
     ) -> int:
         """Partially update every entity matching ``where``; returns the matched count."""
-        operation = Operation("update_all", self, session, where=where, data=data)
+        operation = Operation("update_all", self, session, where=where, data=data, options=options)
         await self._access(operation)
         plan = self._update_plan(data)
-        query = self._where(where)
+        query = self._where(operation.where)
         refuse_near(query)  # near orders reads; a write cannot take it
         update = await self._saving_changes(operation, plan)
         matched = await self._collection.update_many(plan.guard(query), update, session=session)
@@ -210,13 +233,18 @@ class Repository(LoopBackMethods[E], RelationMethods[E], ChangeStreams[E]):
         return matched
 
     async def update_by_id(
-        self, id: Any, data: Mapping[str, Any], *, session: Session | None = None
+        self,
+        id: Any,
+        data: Mapping[str, Any],
+        *,
+        session: Session | None = None,
+        options: Options = None,
     ) -> None:
         """Partially update one entity; ``EntityNotFoundError`` when it is not there."""
-        operation = Operation("update_by_id", self, session, id=id, data=data)
+        operation = Operation("update_by_id", self, session, id=id, data=data, options=options)
         await self._access(operation)
         plan = self._update_plan(data, target_id=id)
-        query = self._id_where(id)
+        query = self._id_where(id, operation.where)
         update = await self._saving_changes(operation, plan)
         matched = await self._collection.update_one(plan.guard(query), update, session=session)
         if not matched:
@@ -228,13 +256,18 @@ class Repository(LoopBackMethods[E], RelationMethods[E], ChangeStreams[E]):
         await self._saved(operation, is_new_instance=False)
 
     async def replace_by_id(
-        self, id: Any, data: Mapping[str, Any] | E, *, session: Session | None = None
+        self,
+        id: Any,
+        data: Mapping[str, Any] | E,
+        *,
+        session: Session | None = None,
+        options: Options = None,
     ) -> None:
         """Replace one entity whole (defaults re-applied to missing properties)."""
-        operation = Operation("replace_by_id", self, session, id=id, instance=data)
+        operation = Operation("replace_by_id", self, session, id=id, instance=data, options=options)
         await self._access(operation)
         validated = self._validate_replace(data, target_id=id)
-        query = self._id_where(id)
+        query = self._id_where(id, operation.where)
         entity, doc = await self._saving(operation, validated, target_id=id)
         doc.pop(ID_FIELD, None)  # replace_one keeps the stored _id
         matched = await replace_checked(self, id, query, entity, doc, session=session)
@@ -253,14 +286,17 @@ class Repository(LoopBackMethods[E], RelationMethods[E], ChangeStreams[E]):
         return_new: bool = True,
         upsert: bool = False,
         session: Session | None = None,
+        options: Options = None,
     ) -> E | None:
         """Atomically update the first entity matching ``where`` (in ``order``) and return
         it, as updated (``return_new``) or as it was; None when nothing matched. This is
         how a worker claims a job."""
-        operation = Operation("find_one_and_update", self, session, where=where, data=data)
+        operation = Operation(
+            "find_one_and_update", self, session, where=where, data=data, options=options
+        )
         await self._access(operation)
         plan = self._update_plan(data)
-        query = self._where(where)
+        query = self._where(operation.where)
         refuse_near(query)  # near orders reads; a write cannot take it
         sort = self._order(order)
         update = await self._saving_changes(operation, plan, upsert=upsert)
@@ -276,28 +312,32 @@ class Repository(LoopBackMethods[E], RelationMethods[E], ChangeStreams[E]):
         await self._saved(operation)
         return entity
 
-    async def delete(self, entity: E, *, session: Session | None = None) -> None:
+    async def delete(
+        self, entity: E, *, session: Session | None = None, options: Options = None
+    ) -> None:
         """Delete this entity (``EntityNotFoundError`` when it is not stored)."""
-        await self.delete_by_id(entity.get_id(), session=session)
+        await self.delete_by_id(entity.get_id(), session=session, options=options)
 
     async def delete_all(
-        self, where: Where | None = None, *, session: Session | None = None
+        self, where: Where | None = None, *, session: Session | None = None, options: Options = None
     ) -> int:
         """Delete every entity matching ``where``; returns the deleted count."""
-        operation = Operation("delete_all", self, session, where=where)
+        operation = Operation("delete_all", self, session, where=where, options=options)
         await self._access(operation)
-        query = self._where(where)
+        query = self._where(operation.where)
         refuse_near(query)  # near orders reads; a write cannot take it
         await self._deleting(operation)
         deleted = await self._collection.delete_many(query, session=session)
         await self._deleted(operation)
         return deleted
 
-    async def delete_by_id(self, id: Any, *, session: Session | None = None) -> None:
+    async def delete_by_id(
+        self, id: Any, *, session: Session | None = None, options: Options = None
+    ) -> None:
         """Delete one entity; ``EntityNotFoundError`` when it is not there."""
-        operation = Operation("delete_by_id", self, session, id=id)
+        operation = Operation("delete_by_id", self, session, id=id, options=options)
         await self._access(operation)
-        query = self._id_where(id)
+        query = self._id_where(id, operation.where)
         await self._deleting(operation)
         deleted = await self._collection.delete_one(query, session=session)
         if not deleted:
@@ -307,10 +347,14 @@ class Repository(LoopBackMethods[E], RelationMethods[E], ChangeStreams[E]):
     # --- reads ----------------------------------------------------------------------
 
     async def find(
-        self, filter: Filter | None = None, *, session: Session | None = None
+        self,
+        filter: Filter | None = None,
+        *,
+        session: Session | None = None,
+        options: Options = None,
     ) -> list[E]:
         """Every entity matching the LoopBack ``filter`` (where, fields, order, limit, skip)."""
-        operation = Operation("find", self, session, query=filter)
+        operation = Operation("find", self, session, query=filter, options=options)
         await self._access(operation)
         query = self._query(self._include_keys(operation.query))
         docs = await self._reads(query.where).find_all(
@@ -322,13 +366,17 @@ class Repository(LoopBackMethods[E], RelationMethods[E], ChangeStreams[E]):
             session=session,
         )
         entities = await self._loaded_all(operation, docs, partial=query.projection)
-        return await self._include(operation.query, entities, session)
+        return await self._include(operation.query, entities, session, operation.options)
 
     async def find_one(
-        self, filter: Filter | None = None, *, session: Session | None = None
+        self,
+        filter: Filter | None = None,
+        *,
+        session: Session | None = None,
+        options: Options = None,
     ) -> E | None:
         """The first entity matching ``filter``, or None."""
-        operation = Operation("find_one", self, session, query=filter)
+        operation = Operation("find_one", self, session, query=filter, options=options)
         await self._access(operation)
         query = self._query(self._include_keys(operation.query))
         doc = await self._reads(query.where).find_one(
@@ -341,13 +389,18 @@ class Repository(LoopBackMethods[E], RelationMethods[E], ChangeStreams[E]):
         if doc is None:
             return None
         entity = await self._loaded(operation, doc, partial=query.projection)
-        return (await self._include(operation.query, [entity], session))[0]
+        return (await self._include(operation.query, [entity], session, operation.options))[0]
 
     async def find_by_id(
-        self, id: Any, filter: Filter | None = None, *, session: Session | None = None
+        self,
+        id: Any,
+        filter: Filter | None = None,
+        *,
+        session: Session | None = None,
+        options: Options = None,
     ) -> E:
         """The entity with this id; ``EntityNotFoundError`` when there is none (in scope)."""
-        operation = Operation("find_by_id", self, session, id=id, query=filter)
+        operation = Operation("find_by_id", self, session, id=id, query=filter, options=options)
         await self._access(operation)
         query = self._query(self._include_keys(operation.query), id=id)
         doc = await self._reads(query.where).find_one(
@@ -356,18 +409,20 @@ class Repository(LoopBackMethods[E], RelationMethods[E], ChangeStreams[E]):
         if doc is None:
             raise EntityNotFoundError(self.meta.name, id)
         entity = await self._loaded(operation, doc, partial=query.projection)
-        return (await self._include(operation.query, [entity], session))[0]
+        return (await self._include(operation.query, [entity], session, operation.options))[0]
 
     async def iterate(
         self,
         filter: Filter | None = None,
         *,
-        batch_size: int | None = None,
+        batch_size: int | None = ITERATE_BATCH_SIZE,
         session: Session | None = None,
+        options: Options = None,
     ) -> AsyncIterator[E]:
         """Stream the matching entities with the cursor: memory does not grow with the
-        number of results."""
-        operation = Operation("iterate", self, session, query=filter)
+        number of results (``batch_size`` documents per server batch, 1,000 by default;
+        None leaves the batches to the server, up to 16 MiB of BSON each)."""
+        operation = Operation("iterate", self, session, query=filter, options=options)
         await self._access(operation)
         query = self._query(self._include_keys(operation.query))
         if (operation.query or {}).get("include") is not None:
@@ -377,67 +432,35 @@ class Repository(LoopBackMethods[E], RelationMethods[E], ChangeStreams[E]):
         partial = query.projection
         hooks, observed = self._hooks, self._hooks.active
         async for doc in self._cursor(query, batch_size=batch_size, session=session):
+            entity = self._load(doc, partial=partial)
             if observed:
-                await hooks.loaded(operation, doc)
-            yield self._load(doc, partial=partial)
+                await hooks.loaded(operation.item(entity), doc)
+            yield entity
 
-    async def count(self, where: Where | None = None, *, session: Session | None = None) -> int:
+    async def count(
+        self, where: Where | None = None, *, session: Session | None = None, options: Options = None
+    ) -> int:
         """How many entities match ``where`` (in scope)."""
-        operation = Operation("count", self, session, where=where)
+        operation = Operation("count", self, session, where=where, options=options)
         await self._access(operation)
-        query = self._where(where)
+        query = self._where(operation.where)
         return await self._reads(query).count(query, session=session)
 
-    async def exists(self, id: Any, *, session: Session | None = None) -> bool:
+    async def exists(
+        self, id: Any, *, session: Session | None = None, options: Options = None
+    ) -> bool:
         """True when an entity with this id exists (in scope)."""
-        operation = Operation("exists", self, session, id=id)
+        operation = Operation("exists", self, session, id=id, options=options)
         await self._access(operation)
         try:
-            query = self._id_where(id)
+            query = self._id_where(id, operation.where)
         except EntityNotFoundError:
             return False
         doc = await self._collection.find_one(query, projection={ID_FIELD: 1}, session=session)
         return doc is not None
 
-    # --- indexes --------------------------------------------------------------------
-
-    async def migrate(
-        self, *, drop_extra: bool = False, replace_conflicting: bool = False
-    ) -> MigrationReport:
-        """Create the declared indexes that are missing; report the differences."""
-        return await migrate_repository(
-            self, drop_extra=drop_extra, replace_conflicting=replace_conflicting
-        )
-
-    async def automigrate(self) -> MigrationReport:
-        """Drop the collection (all its data), recreate it and create the indexes."""
-        return await automigrate_repository(self)
-
-    # --- the pipeline's points (each one attribute read while no hook is registered) ---
-
-    async def _access(self, operation: Operation) -> None:
-        if self._hooks.active:
-            await self._hooks.access(operation)
-
-    async def _saving(
-        self, operation: Operation, validated: Validated[E], *, target_id: Any = _NO_ID
-    ) -> Validated[E]:
-        """before save -> (validate again what a hook changed) -> persist: the entity
-        and the document to send (validation encoded it once, checking its size)."""
-        hooks = self._hooks
-        if not hooks.active:
-            return validated
-        entity, _ = validated
-        operation.instance = entity
-        await hooks.before_save(operation)
-        # a hook cannot store what a caller could not: its instance is validated again
-        if target_id is _NO_ID:
-            entity, doc = self._validate_create(operation.instance)
-        else:
-            entity, doc = self._validate_replace(operation.instance, target_id=target_id)
-        operation.instance = entity
-        await hooks.persist(operation, doc)
-        return entity, doc
+    # --- the pipeline's points (each one attribute read while no hook is registered;
+    # the others are odm.pipeline's) ---
 
     async def _saving_all(
         self, operation: Operation, validated: list[Validated[E]]
@@ -447,69 +470,27 @@ class Repository(LoopBackMethods[E], RelationMethods[E], ChangeStreams[E]):
             return validated
         return [await self._saving(operation.item(pair[0]), pair) for pair in validated]
 
-    async def _saving_changes(
-        self, operation: Operation, plan: UpdatePlan, *, upsert: bool = False
-    ) -> Document:
-        """before save (``data`` + ``where``) -> the update document -> persist. An
-        upsert's document also carries what its insert would store, validated as a
-        create (``$setOnInsert``)."""
-        hooks = self._hooks
-        if hooks.active:
-            await hooks.before_save(operation)
-        update = self._upsert_document(operation, plan) if upsert else plan.document(self.meta)
-        if hooks.active:
-            await hooks.persist(operation, update)
-        return update
-
-    async def _saved(self, operation: Operation, *, is_new_instance: bool | None = None) -> None:
-        if self._hooks.active:
-            operation.is_new_instance = is_new_instance
-            await self._hooks.after_save(operation)
-
-    async def _saved_all(self, operation: Operation, entities: list[E]) -> None:
-        if self._hooks.active:
-            for entity in entities:
-                await self._saved(operation.item(entity), is_new_instance=True)
-
-    async def _deleting(self, operation: Operation) -> None:
-        if self._hooks.active:
-            await self._hooks.before_delete(operation)
-
-    async def _deleted(self, operation: Operation) -> None:
-        if self._hooks.active:
-            await self._hooks.after_delete(operation)
-
     async def _loaded(
         self, operation: Operation, doc: Document, *, partial: Projection = None
     ) -> E:
-        if self._hooks.active:
-            await self._hooks.loaded(operation, doc)
-        return self._load(doc, partial=partial)
+        entity = self._load(doc, partial=partial)
+        if self._hooks.active:  # loaded: the hook sees (and may change) the entity
+            await self._hooks.loaded(operation.item(entity), doc)
+        return entity
 
     async def _loaded_all(
         self, operation: Operation, docs: list[Document], *, partial: Projection
     ) -> list[E]:
-        if self._hooks.active:
-            for doc in docs:
-                await self._hooks.loaded(operation, doc)
         if partial:
-            return decode_partial_many(self.entity_class, docs, partial)
-        if not self.validate_on_load:
-            return decode_many(self.entity_class, docs, trusted=True)
-        return decode_many(self.entity_class, docs)
+            entities = decode_partial_many(self.entity_class, docs, partial)
+        else:
+            entities = decode_many(self.entity_class, docs, trusted=not self.validate_on_load)
+        if self._hooks.active:
+            for entity, doc in zip(entities, docs, strict=True):
+                await self._hooks.loaded(operation.item(entity), doc)
+        return entities
 
     # --- the steps ------------------------------------------------------------------
-
-    def _upsert_document(self, operation: Operation, plan: UpdatePlan) -> Document:
-        """The update of an upsert, its insert branch validated as a create."""
-        return upsert_document(
-            self.entity_class,
-            operation.where,
-            operation.data if operation.data is not None else {},
-            scope_values=self._scope_values,
-            allow_extended_operators=self.allow_extended_operators,
-            plan=plan,
-        )
 
     def _validate_create(self, data: Mapping[str, Any] | E) -> Validated[E]:
         refuse_partial(self.meta, data)
@@ -526,20 +507,21 @@ class Repository(LoopBackMethods[E], RelationMethods[E], ChangeStreams[E]):
         with the item's index)."""
         validated: list[Validated[E]] = []
         details: list[ErrorDetail] = []
-        for position, item in enumerate(items):
-            try:
-                validated.append(self._validate_create(item))
-            except ValidationError as error:
-                for detail in error.details:
-                    path = f"{position}.{detail['path']}" if detail["path"] else str(position)
-                    details.append(
-                        ErrorDetail(
-                            path=path,
-                            code=detail["code"],
-                            message=detail["message"],
-                            value=detail["value"],
+        with collector_paused():  # a batch that stays alive: odm.collector
+            for position, item in enumerate(items):
+                try:
+                    validated.append(self._validate_create(item))
+                except ValidationError as error:
+                    for detail in error.details:
+                        path = f"{position}.{detail['path']}" if detail["path"] else str(position)
+                        details.append(
+                            ErrorDetail(
+                                path=path,
+                                code=detail["code"],
+                                message=detail["message"],
+                                value=detail["value"],
+                            )
                         )
-                    )
         if details:
             raise ValidationError(self.meta.name, details)
         return validated
@@ -588,9 +570,10 @@ class Repository(LoopBackMethods[E], RelationMethods[E], ChangeStreams[E]):
         nothing, so it is reported as not found."""
         return id_condition(self.meta, id)
 
-    def _id_where(self, id: Any) -> dict[str, Any]:
-        """The query of one id within the scope."""
-        return self._where(self._possible_id(id))
+    def _id_where(self, id: Any, where: Where | None = None) -> dict[str, Any]:
+        """The query of one id within the scope (and ``where``: an access hook's)."""
+        condition = self._possible_id(id)
+        return self._where({"and": [condition, where]} if where else condition)
 
     def _update_plan(self, data: Mapping[str, Any], **target: Any) -> UpdatePlan:
         return translate_update(

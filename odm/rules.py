@@ -13,6 +13,7 @@ from typing import Any
 from bson import Decimal128
 
 __all__ = [
+    "ITERATE_BATCH_SIZE",
     "MAX_DATA_DEPTH",
     "MAX_DOCUMENT_SIZE",
     "MAX_FILTER_DEPTH",
@@ -34,6 +35,11 @@ MAX_DATA_DEPTH = 100
 MAX_FILTER_DEPTH = 32
 #: The largest document MongoDB stores (BSON bytes).
 MAX_DOCUMENT_SIZE = 16 * 1024 * 1024
+
+#: The documents per server batch ``Repository.iterate`` asks for unless told otherwise:
+#: the driver holds one batch decoded at a time, so a stream's memory stays flat in the
+#: number of results (a server's own first batches hold up to 16 MiB of BSON).
+ITERATE_BATCH_SIZE = 1_000
 
 MIN_INT64 = -(2**63)
 MAX_INT64 = 2**63 - 1

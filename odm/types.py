@@ -23,6 +23,9 @@ from pydantic_core import core_schema
 
 __all__ = [
     "BSON_AS_IS",
+    "BSON_UTC",
+    "EPOCH_BSON",
+    "EPOCH_UTC",
     "LEAF_TYPES",
     "OBJECT_ID",
     "OBJECT_ID_PATTERN",
@@ -34,6 +37,7 @@ __all__ = [
     "bson_annotation",
     "date_from_bson",
     "decimal_from_bson",
+    "object_id_bytes",
     "object_id_hex",
     "parse_type",
     "to_utc_ms",
@@ -185,6 +189,9 @@ _UTC = dt.UTC
 # parsing) or ``astimezone`` (two ``utcoffset`` calls) for the same value.
 _EPOCH_UTC = dt.datetime(1970, 1, 1, tzinfo=_UTC)
 _EPOCH_BSON = dt.datetime(1970, 1, 1, tzinfo=_BSON_UTC)
+#: bson's own UTC (a ``FixedOffset``: pymongo's aware datetimes carry it), the Unix epoch
+#: in it and in ``datetime.UTC``: ``EPOCH_UTC + (value - EPOCH_BSON)`` is ``value`` in UTC
+BSON_UTC, EPOCH_BSON, EPOCH_UTC = _BSON_UTC, _EPOCH_BSON, _EPOCH_UTC
 _EPOCH_NAIVE = dt.datetime(1970, 1, 1)
 
 
@@ -208,7 +215,10 @@ def as_utc(value: dt.datetime) -> dt.datetime:
 def to_utc_ms(value: dt.datetime) -> dt.datetime:
     """A naive datetime is taken as UTC; any datetime becomes UTC (``datetime.UTC``) at
     millisecond precision."""
-    value = as_utc(value)
+    if value.tzinfo is _BSON_UTC and type(value) is dt.datetime:  # what pymongo returns
+        value = _EPOCH_UTC + (value - _EPOCH_BSON)
+    else:
+        value = as_utc(value)
     extra = value.microsecond % 1000
     if extra:
         value = value - dt.timedelta(microseconds=extra)
@@ -247,6 +257,8 @@ def _object_id_bytes() -> Callable[[ObjectId], bytes] | None:
 
 
 _OBJECT_ID_BYTES = _object_id_bytes()
+#: An ObjectId's 12 bytes read from its slot (None when bson keeps them otherwise).
+object_id_bytes = _OBJECT_ID_BYTES
 
 
 def object_id_hex(value: ObjectId) -> str:

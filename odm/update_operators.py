@@ -20,7 +20,13 @@ from .keywords import ENFORCED_KEYWORDS
 from .metadata import ID_FIELD, ModelMeta, PathInfo, PropertyMeta, meta_of
 from .rules import name_problem, value_problem
 from .types import TypeInfo, to_utc_ms
-from .validation import Problems, check_extras, check_names, check_storable
+from .validation import (
+    NAVIGATIONAL_MESSAGE,
+    Problems,
+    check_extras,
+    check_names,
+    check_storable,
+)
 
 __all__ = [
     "ABSENT",
@@ -57,6 +63,9 @@ def resolve_operator_path(
 ) -> PathInfo | None:
     """The property path ``path`` resolved, or None with the problem reported."""
     resolved = meta.resolve_path(path) if isinstance(path, str) else None
+    if isinstance(path, str) and path.partition(".")[0] in meta.relations:
+        problems.add(where, "navigational-property", f"{path!r} {NAVIGATIONAL_MESSAGE}", None)
+        return None
     if resolved is None or not isinstance(path, str) or path.startswith("$"):
         problems.add(
             where, "unknown-property", f"{path!r} is not a property path of the model", None

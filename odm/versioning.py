@@ -255,7 +255,12 @@ def copy_stamps(meta: ModelMeta, source: BaseModel, target: BaseModel) -> None:
 
 
 async def update_stamped(
-    repo: Any, entity: BaseModel, data: dict[str, Any], *, session: Session | None
+    repo: Any,
+    entity: BaseModel,
+    data: dict[str, Any],
+    *,
+    session: Session | None,
+    options: Mapping[str, Any] | None = None,
 ) -> None:
     """``update(entity)``: ``update_by_id`` with the entity's data (its version checked,
     its timestamps left out); then the entity gets the stamps stored."""
@@ -263,7 +268,9 @@ async def update_stamped(
     assert meta.id is not None
     with fixed_write_time() as at:
         changes = without_stamps(meta, data)
-        await repo.update_by_id(entity.__dict__[meta.id.name], changes, session=session)
+        await repo.update_by_id(
+            entity.__dict__[meta.id.name], changes, session=session, options=options
+        )
     stamps = stamps_of(meta)
     if stamps.updated is not None:
         entity.__dict__[stamps.updated.name] = at

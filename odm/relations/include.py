@@ -27,6 +27,8 @@ __all__ = ["IncludeItem", "attach", "include_keys", "parse_include"]
 
 #: the include level being read (0: the caller's own read)
 _level: ContextVar[int] = ContextVar("odm_include_level", default=0)
+#: the ``options=`` of the read being included for: every query it makes passes them on
+_options: ContextVar[Mapping[str, Any] | None] = ContextVar("odm_include_options", default=None)
 _SCOPE_KEYS = frozenset(["where", "fields", "order", "limit", "skip", "offset", "include"])
 #: ``$slice`` needs a count: "no limit" after a skip
 _NO_LIMIT = 2**31 - 1
@@ -132,7 +134,12 @@ def _and(condition: Mapping[str, Any], where: Any) -> Mapping[str, Any]:
 
 
 async def attach(
-    repository: Any, filter: Mapping[str, Any] | None, parents: list[Any], *, session: Any
+    repository: Any,
+    filter: Mapping[str, Any] | None,
+    parents: list[Any],
+    *,
+    session: Any,
+    options: Mapping[str, Any] | None = None,
 ) -> None:
     """Read the relations ``filter`` includes for ``parents`` and set them on each."""
     if not filter or filter.get("include") is None:
@@ -147,11 +154,14 @@ async def attach(
     if not parents:
         return
     token = _level.set(level + 1)
+    passed = _options.set(options) if options is not None else None
     try:
         for item in items:
             await _attach_one(repository, item, parents, session)
     finally:
         _level.reset(token)
+        if passed is not None:
+            _options.reset(passed)
 
 
 async def _attach_one(repository: Any, item: IncludeItem, parents: list[Any], session: Any) -> None:
@@ -169,7 +179,11 @@ async def _attach_one(repository: Any, item: IncludeItem, parents: list[Any], se
         through = repository._repository_for(relation.through.cls)
         keys = _values(parents, relation.key_from)
         links = (
-            await through.find({"where": {relation.key_to: {"inq": keys}}}, session=session)
+            await through.find(
+                {"where": {relation.key_to: {"inq": keys}}},
+                session=session,
+                options=_options.get(),
+            )
             if keys
             else []
         )
@@ -261,7 +275,7 @@ async def _read(
     }
     if scope.get("fields") is not None:
         filter["fields"] = _with_fields(scope["fields"], {key})
-    return list(await target.find(filter, session=session))
+    return list(await target.find(filter, session=session, options=_options.get()))
 
 
 async def _read_per_parent(
@@ -281,7 +295,7 @@ async def _read_per_parent(
     filter["where"] = _and({relation.key_to: {"inq": keys}}, scope.get("where"))
     if scope.get("fields") is not None:
         filter["fields"] = _with_fields(scope["fields"], {relation.key_to})
-    operation = Operation("find", target, session, query=filter)
+    operation = Operation("find", target, session, query=filter, options=_options.get())
     await target._access(operation)
     query = target._translate(operation.query)
     key_field = relation.target.properties[relation.key_to].field_name

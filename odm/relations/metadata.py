@@ -1,9 +1,11 @@
 """Relations resolved against the finished classes: the target (and through) entity
 classes and the key properties, with LoopBack's default key names in snake case.
 
-Resolved on first use (include, ``related()``, a repository of the class), when every
-class a relation names exists; a mis-declaration raises ``ModelDefinitionError`` then.
-The result is kept in the class's ``Plans.relations``.
+Checked as soon as every class a relation names exists (``odm.relations.checks``, at
+the creation of the last of them): a mis-declaration raises ``ModelDefinitionError``
+there. Resolved for use on first use (include, ``related()``), with the classes' final
+settings; the result is kept in the class's ``Plans.relations``. A relation whose target
+never gets defined raises ``ModelDefinitionError`` at its first use.
 """
 
 from __future__ import annotations
@@ -15,15 +17,20 @@ import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from ..errors import ModelDefinitionError
 from ..metadata import ModelMeta, meta_of
 from .declarations import RelationKind, RelationOptions
 from .definitions import MODELS_ATTRIBUTE
 
-__all__ = ["Relation", "relation_of", "relations_of", "snake_case"]
+__all__ = ["Relation", "Waiting", "relation_of", "relations_of", "resolve_all", "snake_case"]
 
 TO_MANY: frozenset[str] = frozenset(["has_many", "has_many_through", "references_many"])
+
+
+class Waiting(ModelDefinitionError):
+    """A relation names a class that is not defined (yet)."""
 
 
 @dataclass(frozen=True)
@@ -86,11 +93,26 @@ def relations_of(meta: ModelMeta) -> dict[str, Relation]:
     """Every relation of the class, resolved (and checked) once."""
     found: dict[str, Relation] | None = meta.plans.relations
     if found is None:
-        found = {
-            name: _resolve(meta, name, options) for name, (_, options) in meta.relations.items()
-        }
-        meta.plans.relations = found
+        found = meta.plans.relations = resolve_all(meta, _CHECKED_NAMES.get(meta.cls))
     return found
+
+
+def resolve_all(meta: ModelMeta, names: Mapping[str, Any] | None = None) -> dict[str, Relation]:
+    """Every relation of the class resolved, ``names`` (classes by name) completing the
+    namespaces its names are looked up in; :class:`Waiting` while a class is missing.
+    The names of a resolution that succeeds are kept for the class's first use (classes
+    local to a function are in no namespace by then)."""
+    resolved = {
+        name: _resolve(meta, name, options, names or {})
+        for name, (_, options) in meta.relations.items()
+    }
+    if names:
+        _CHECKED_NAMES[meta.cls] = dict(names)
+    return resolved
+
+
+#: the classes created after a class with relations, when its check succeeded
+_CHECKED_NAMES: WeakKeyDictionary[type[Any], dict[str, Any]] = WeakKeyDictionary()
 
 
 def relation_of(meta: ModelMeta, name: str) -> Relation | None:
@@ -106,24 +128,28 @@ def _unresolved(annotation: Any) -> bool:
     return any(_unresolved(arg) for arg in typing.get_args(annotation))
 
 
-def _annotation(meta: ModelMeta, name: str) -> Any:
+def _annotation(meta: ModelMeta, name: str, names: Mapping[str, Any]) -> Any:
     cls = meta.cls
     annotation = cls.model_fields[name].annotation
     if _unresolved(annotation):
         models = getattr(cls, MODELS_ATTRIBUTE, None)  # a class define_model built
-        namespace = dict(models()) if callable(models) else None
+        module = sys.modules.get(cls.__module__)
+        defined = vars(module) if module is not None else {}
+        # the classes created since complete the module's names, never replace them
+        later = {key: value for key, value in names.items() if key not in defined}
+        namespace = {**later, **models()} if callable(models) else later or None
         cls.model_rebuild(raise_errors=False, _parent_namespace_depth=0, _types_namespace=namespace)
         annotation = cls.model_fields[name].annotation
     if _unresolved(annotation):
-        raise ModelDefinitionError(
+        raise Waiting(
             f"{meta.name}.{name}: the relation's target {annotation!r} is not defined; "
             "define it, then call model_rebuild() on the class"
         )
     return annotation
 
 
-def _target_class(meta: ModelMeta, name: str, many: bool) -> type[Any]:
-    annotation = _annotation(meta, name)
+def _target_class(meta: ModelMeta, name: str, many: bool, names: Mapping[str, Any]) -> type[Any]:
+    annotation = _annotation(meta, name, names)
     args: tuple[Any, ...] = (annotation,)
     origin = typing.get_origin(annotation)
     if origin is typing.Union or origin is types.UnionType:
@@ -148,7 +174,7 @@ def _target_class(meta: ModelMeta, name: str, many: bool) -> type[Any]:
     )
 
 
-def _entity_named(meta: ModelMeta, through: str | type[Any]) -> ModelMeta:
+def _entity_named(meta: ModelMeta, through: str | type[Any], names: Mapping[str, Any]) -> ModelMeta:
     if isinstance(through, type):
         found = meta_of(through)
     else:
@@ -160,7 +186,13 @@ def _entity_named(meta: ModelMeta, through: str | type[Any]) -> ModelMeta:
         models = getattr(meta.cls, MODELS_ATTRIBUTE, None)
         if callable(models):
             spaces.append(models())
+        spaces.append(names)
         candidate = next((s[through] for s in spaces if through in s), None)
+        if candidate is None:
+            raise Waiting(
+                f"{meta.name}: the through model {through!r} is not defined; define it "
+                "(an Entity of the module, or give the class)"
+            )
         found = meta_of(candidate) if isinstance(candidate, type) else None
     if found is None or not found.is_entity:
         raise ModelDefinitionError(
@@ -181,11 +213,13 @@ def _key(owner: ModelMeta, key: str, meta: ModelMeta, name: str, role: str) -> s
     return key
 
 
-def _resolve(meta: ModelMeta, name: str, options: RelationOptions) -> Relation:
+def _resolve(
+    meta: ModelMeta, name: str, options: RelationOptions, names: Mapping[str, Any]
+) -> Relation:
     kind = options.kind
     if not meta.is_entity:
         raise ModelDefinitionError(f"{meta.name}.{name}: only an Entity declares relations")
-    target = meta_of(_target_class(meta, name, kind in TO_MANY))
+    target = meta_of(_target_class(meta, name, kind in TO_MANY, names))
     assert target is not None and target.id is not None and meta.id is not None
     source_key = snake_case(meta.name) + "_id"
     if kind in ("has_many", "has_one"):
@@ -201,7 +235,7 @@ def _resolve(meta: ModelMeta, name: str, options: RelationOptions) -> Relation:
         key_to = _key(target, options.key_to or target.id.name, meta, name, "key_to")
         return Relation(name, kind, meta, target, key_from, key_to)
     assert options.through is not None
-    through = _entity_named(meta, options.through)
+    through = _entity_named(meta, options.through, names)
     key_from = _key(meta, options.key_from or meta.id.name, meta, name, "key_from")
     key_to = _key(through, options.key_to or source_key, meta, name, "key_to")
     key_through = _key(

@@ -3,8 +3,11 @@
 
 A related repository is an ordinary repository of the target (a subclass made by
 :func:`odm.relations.related.related_class`) whose scope is the relation's constraint
-merged with the target's default scope: its hooks, options and invariants are the
-repository's own, and no write can move a document out of the relation.
+merged with the target's default scope: its options and invariants are the
+repository's own, and no write can move a document out of the relation. Its operation
+hooks are the target class's ``@odm.hook`` hooks, plus the source repository's observers
+when the target is the source repository's own class (a relation of a class to itself);
+``share_hooks()`` gives it another repository's. Include reads the same way.
 """
 
 from __future__ import annotations
@@ -52,8 +55,12 @@ class RelationMethods(Generic[E]):
         return self._repository_of(_base_repository(type(self)), entity_class)
 
     def _repository_of(self, repository_class: type[Any], entity_class: type[Any]) -> Any:
+        """A repository of ``entity_class`` with this one's options; of this repository's
+        own class (a relation of a class to itself), it also shares this one's operation
+        hooks (its observers). Another class's repository has that class's ``@odm.hook``
+        hooks: it takes a repository's observers with ``share_hooks()``."""
         repo: Any = self
-        return repository_class(
+        made = repository_class(
             entity_class,
             repo.database,
             allow_extended_operators=repo.allow_extended_operators,
@@ -63,6 +70,9 @@ class RelationMethods(Generic[E]):
             max_include_depth=repo.max_include_depth,
             **repo.collection_options,
         )
+        if entity_class is repo.entity_class:
+            made._hooks = repo._hooks
+        return made
 
     def related(self, source: Any, name: str) -> Any:
         """The repository of relation ``name``'s targets for ``source`` (an entity or its
@@ -70,6 +80,10 @@ class RelationMethods(Generic[E]):
         scope: ``create`` sets the key, reads, counts, updates and deletes see only the
         related documents, ``get()`` gives a to-one relation's target, ``link()`` /
         ``unlink()`` manage a ``has_many_through`` relation's through documents.
+
+        Its operation hooks are the target class's ``@odm.hook`` hooks, and this
+        repository's observers when the target is this repository's own class; it takes
+        another repository's with ``share_hooks()``.
 
         >>> orders = customers.related(alice, "orders")
         >>> await orders.create({"total": 10.0})   # customer_id set to alice.id
@@ -93,11 +107,16 @@ class RelationMethods(Generic[E]):
         return include_keys(meta, filter) if meta.relations else filter
 
     async def _include(
-        self, filter: Mapping[str, Any] | None, entities: list[E], session: Any
+        self,
+        filter: Mapping[str, Any] | None,
+        entities: list[E],
+        session: Any,
+        options: Mapping[str, Any] | None = None,
     ) -> list[E]:
-        """Set the relations ``filter`` includes on ``entities`` (one query each)."""
+        """Set the relations ``filter`` includes on ``entities`` (one query each); the
+        read's ``options`` reach the hooks of the included classes."""
         if filter and filter.get("include") is not None:
-            await attach(self, filter, entities, session=session)
+            await attach(self, filter, entities, session=session, options=options)
         return entities
 
     async def _iterate_including(
@@ -109,14 +128,17 @@ class RelationMethods(Generic[E]):
         batch: list[E] = []
         size = batch_size or _INCLUDE_BATCH
         async for doc in repo._cursor(query, batch_size=batch_size, session=session):
-            if repo._hooks.active:
-                await repo._hooks.loaded(operation, doc)
-            batch.append(repo._load(doc, partial=partial))
+            entity = repo._load(doc, partial=partial)
+            if repo._hooks.active:  # loaded: the hook sees (and may change) the entity
+                await repo._hooks.loaded(operation.item(entity), doc)
+            batch.append(entity)
             if len(batch) >= size:
-                for entity in await self._include(operation.query, batch, session):
+                for entity in await self._include(
+                    operation.query, batch, session, operation.options
+                ):
                     yield entity
                 batch = []
-        for entity in await self._include(operation.query, batch, session):
+        for entity in await self._include(operation.query, batch, session, operation.options):
             yield entity
 
 

@@ -195,3 +195,17 @@ async def test_a_follower_prints_each_job_as_it_finishes(
     jobs = await Repository(Job, odm_db).find()
     printed = capsys.readouterr().out.splitlines()
     assert sorted(printed) == sorted(f"{job.id} done by w: {job.factors}" for job in jobs)
+
+
+async def test_results_are_stamped_and_their_factors_ordered_by_a_hook(odm_db: Any) -> None:
+    await migrate(odm_db)
+    worker = Worker(odm_db, "w")
+    result = await worker.results.create({"job_id": "j1", "worker": "w", "factors": [7, 2, 3]})
+    assert worker.processed == 1  # counted by the after-save observer
+    raw = await worker.results.collection.find_one({"job_id": "j1"})
+    assert raw["factors"] == [2, 3, 7] == result.factors  # the before-save class hook
+    assert raw["created_at"] == raw["updated_at"] == result.created_at  # timestamps=True
+    assert result.created_at is not None and result.created_at.tzinfo is not None
+    with pytest.raises(odm.DuplicateKeyError):
+        await worker.results.create({"job_id": "j1", "worker": "w", "factors": [5]})
+    assert worker.processed == 1  # nothing stored, no after save

@@ -12,13 +12,14 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from odm import ODMError, Repository
-from tests.integration.relation_models import Customer, Order
+from odm import EntityNotFoundError, ODMError, Repository
+from tests.integration.relation_models import Customer, Order, OrderLine, Product
 
 from .tally import count
 from .test_write_properties import PROGRAMS_ON_A_DATABASE, REFUSALS
 
 SECTION = "relation scope invariants (hypothesis, every backend)"
+THROUGH = "through links (hypothesis, every backend)"
 ALICE, BOB = "alice", "bob"
 
 data = st.fixed_dictionaries(
@@ -88,3 +89,71 @@ async def test_no_related_write_leaves_the_relation(
         assert all(now[key]["customer_id"] == alice.id for key in was_mine if key in now)
         assert await orders.collection.find_one({"total": 9.0}) == theirs_before
         assert all("customer" not in doc for doc in now.values())
+
+
+through_steps = st.tuples(
+    st.sampled_from(["create", "link", "unlink", "delete_by_id", "delete_all", "upsert"]),
+    st.sampled_from(["pen", "ink", "cap"]),
+    st.sampled_from(["mine", "theirs"]),
+)
+
+
+@settings(PROGRAMS_ON_A_DATABASE, max_examples=20)
+@given(program=st.lists(through_steps, min_size=2, max_size=5))
+async def test_through_writes_keep_links_to_existing_targets_only(
+    odm_db: Any, program: list[tuple[str, str, str]]
+) -> None:
+    """After each write through ``orders.related(order, "products")`` or another order's,
+    every through document names an existing product and both orders; a product deleted
+    through one order loses its links to every order; a refused step wrote nothing."""
+    orders = Repository(Order, odm_db)
+    products, lines = Repository(Product, odm_db), Repository(OrderLine, odm_db)
+    for repo in (orders, products, lines):
+        await repo.collection.delete_many({})
+    mine_order, their_order = await orders.create_all([{"total": 1.0}, {"total": 2.0}])
+    related = {
+        "mine": orders.related(mine_order, "products"),
+        "theirs": orders.related(their_order, "products"),
+    }
+    count(THROUGH, "programs")
+    for kind, name, whose in program:
+        repo = related[whose]
+        target = await products.find_one({"where": {"name": name}})
+        before = (
+            await products.collection.find({}).to_list(None),
+            await lines.collection.find({}).to_list(None),
+        )
+        try:
+            if kind == "create":
+                await repo.create({"name": name})
+            elif kind == "link" and target is not None:
+                await repo.link(target)
+            elif kind == "unlink" and target is not None:
+                await repo.unlink(target)
+            elif kind == "delete_by_id" and target is not None:
+                await repo.delete_by_id(target.id)
+            elif kind == "delete_all":
+                await repo.delete_all({"name": name})
+            elif kind == "upsert":
+                await repo.upsert({"name": name})
+        except (EntityNotFoundError, ODMError) as error:
+            count(THROUGH, f"refused {kind} ({type(error).__name__})")
+            after = (
+                await products.collection.find({}).to_list(None),
+                await lines.collection.find({}).to_list(None),
+            )
+            assert after == before
+            continue
+        count(THROUGH, f"accepted {kind}")
+        stored = {str(d["_id"]) for d in await products.collection.find({}).to_list(None)}
+        for line in await lines.collection.find({}).to_list(None):
+            assert line["product_id"] in stored, (kind, name, whose)
+            assert line["order_id"] in (mine_order.id, their_order.id)
+        order_id = (mine_order if whose == "mine" else their_order).id
+        linked = {d["product_id"] for d in before[1] if d["order_id"] == order_id}
+        if kind == "delete_all":  # the linked products of that name went, the others stayed
+            named = {str(d["_id"]) for d in before[0] if d["name"] == name}
+            assert stored == {str(d["_id"]) for d in before[0]} - (named & linked)
+        if kind == "unlink" and target is not None:
+            assert await lines.count({"order_id": order_id, "product_id": target.id}) == 0
+            assert target.id in stored

@@ -32,10 +32,14 @@ def test_the_whole_harness_runs_on_the_embedded_server(
                 assert row[key] > 0, (task_name, key)
     assert "odmantic" in results["tasks"]["update_all"]["skipped"]  # it has no bulk update
     assert results["memory"]["odm · pymongo"]["full"]["count"] == TINY["iterate_size"]
-    # every target is judged, except one against a peer that is not installed
+    # every target is judged, except one against a peer that is not installed and those of
+    # features not landed yet (reported with the reason)
     missing_peers = set(results["tasks"]["encode"].get("skipped", {}))
     limits = {target.id: target for target in bench.TARGETS}
     for target in results["targets"]:
+        if target["met"] is None and limits[target["id"]].task in bench.PLANNED_TASKS:
+            assert target["planned"] == bench.PLANNED_TASKS[limits[target["id"]].task]
+            continue
         if target["met"] is None:
             assert target["id"] == "encode_vs_beanie" and "beanie" in missing_peers, target
             continue

@@ -181,6 +181,8 @@ async def test_writes_refuse_near_and_change_nothing(odm_db: Any) -> None:
         repo.update_all({"name": "x"}, where),
         repo.delete_all(where),
         repo.find_one_and_update(where, {"name": "x"}),
+        repo.upsert_with_where(where, {"name": "x"}),
+        repo.find_or_create(where, {"name": "x"}),
     ):
         with pytest.raises(InvalidFilterError, match="near orders the results of a read"):
             await write

@@ -236,7 +236,7 @@ async def test_upserts_run_each_point_once(items: Repository[Item]) -> None:
         "before_save upsert {'n': 3}",
         "persist upsert",
         "loaded upsert d",
-        "after_save upsert new=None",
+        "after_save upsert new=False",  # the update alone could run (force_id)
         "access replace_or_create",
         "before_save replace_or_create d2",
         "persist replace_or_create",

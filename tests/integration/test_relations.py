@@ -145,3 +145,84 @@ async def test_an_included_entity_saved_back_is_refused_update_is_not(odm_db: An
     raw = await shop.orders.collection.find_one({})
     assert raw["total"] == 7.0 and "customer" not in raw
     assert isinstance(await shop.products.create({"name": "p"}), Product)
+
+
+async def test_operators_on_a_navigational_property_are_refused(odm_db: Any) -> None:
+    shop = Shop(odm_db, allow_extended_operators=True)
+    order = await shop.orders.create({"total": 1.0})
+    before = await shop.orders.collection.find({}).to_list(None)
+    writes = [
+        {"$set": {"customer": {"name": "Eve"}}},
+        {"$inc": {"products.0.price": 1}},
+        {"$push": {"tags": {"label": "x"}}},
+        {"$unset": {"customer": ""}},
+    ]
+    for data in writes:
+        for call in (
+            lambda d: shop.orders.update_by_id(order.id, d),
+            lambda d: shop.orders.update_all(d),
+            lambda d: shop.orders.find_one_and_update({}, d),
+        ):
+            with pytest.raises(ValidationError) as caught:
+                await call(data)
+            assert [d["code"] for d in caught.value.details] == ["navigational-property"], data
+            assert "navigational property" in caught.value.details[0]["message"]
+    assert await shop.orders.collection.find({}).to_list(None) == before
+
+
+async def test_creating_through_a_key_on_the_source_relation_is_refused(odm_db: Any) -> None:
+    shop, al, _ = await _two_customers(odm_db)
+    order = await shop.customers.related(al, "orders").create({"total": 1.0, "tag_ids": []})
+    owner, tags = shop.orders.related(order, "customer"), shop.orders.related(order, "tags")
+    calls = {
+        "create": lambda repo: repo.create({"name": "Eve", "label": "x"}),
+        "create_all": lambda repo: repo.create_all([{"name": "Eve", "label": "x"}]),
+        "find_or_create": lambda repo: repo.find_or_create({"name": "Eve"}, {"label": "x"}),
+        "upsert": lambda repo: repo.upsert({"name": "Eve", "label": "x"}),
+        "upsert_with_where": lambda repo: repo.upsert_with_where({"name": "E"}, {"label": "x"}),
+        "find_one_and_update": lambda repo: repo.find_one_and_update(
+            {}, {"name": "E"}, upsert=True
+        ),
+    }
+    for repo, kind in ((owner, "belongs_to"), (tags, "references_many")):
+        for method, call in calls.items():
+            with pytest.raises(ODMError, match=rf"{method}.*\({kind}\).*own repository"):
+                await call(repo)
+    with pytest.raises(ODMError, match=r"create\(\) through Order\.customer \(belongs_to\)"):
+        await owner.save(Customer(name="Eve"))  # save without an id is a create
+    assert await shop.customers.count() == 2 and await shop.tags.count() == 0
+    assert (await shop.orders.collection.find_one({}))["tag_ids"] == []
+
+
+async def test_deleting_through_has_many_through_removes_the_links(odm_db: Any) -> None:
+    shop, al, _ = await _two_customers(odm_db)
+    order, other = await shop.customers.related(al, "orders").create_all(
+        [{"total": 1.0}, {"total": 2.0}]
+    )
+    products = shop.orders.related(order, "products")
+    pen, ink, cap = await products.create_all([{"name": "pen"}, {"name": "ink"}, {"name": "cap"}])
+    await shop.orders.related(other, "products").link(pen)  # pen is linked to both orders
+    free = await shop.products.create({"name": "free"})
+    assert await products.delete_all({"name": {"inq": ["pen", "free"]}}) == 1
+    await products.delete_by_id(ink.id)
+    with pytest.raises(EntityNotFoundError):
+        await products.delete_by_id(free.id)  # not related: neither deleted nor unlinked
+    names = sorted(d["name"] for d in await shop.products.collection.find({}).to_list(None))
+    assert names == ["cap", "free"]
+    lines = await shop.lines.collection.find({}, {"_id": 0}).to_list(None)
+    assert [(d["order_id"], d["product_id"]) for d in lines] == [(order.id, cap.id)]
+    assert await products.delete_all({"name": "none"}) == 0
+    await products.delete(cap)
+    assert await shop.lines.count() == 0 and await shop.products.count() == 1
+    for method, call in {
+        "upsert": lambda: products.upsert({"name": "x"}),
+        "find_or_create": lambda: products.find_or_create({"name": "x"}),
+        "replace_or_create": lambda: products.replace_or_create({"name": "x"}),
+        "upsert_with_where": lambda: products.upsert_with_where({"name": "x"}, {"name": "x"}),
+        r"find_one_and_update\(upsert=True\)": lambda: products.find_one_and_update(
+            {"name": "x"}, {"name": "x"}, upsert=True
+        ),
+    }.items():
+        with pytest.raises(ODMError, match=rf"{method}.*has_many_through.*link"):
+            await call()
+    assert await shop.products.count() == 1

@@ -334,3 +334,20 @@ async def test_an_increment_never_takes_a_value_out_of_its_bounds(odm_db: Any) -
         ("low", 1),
     ]
     assert [s.count for s in await stock.find({"order": "sku ASC"})] == [10, 1]
+
+
+async def test_an_upsert_increment_keeps_the_bounds_on_its_update_branch(odm_db: Any) -> None:
+    """A bounded ``$inc`` cannot be an insert (it is guarded), so these upserts can only
+    update; the guard still applies there."""
+    stock = Repository(Stock, odm_db, allow_extended_operators=True)
+    low = await stock.create({"sku": "low", "count": 1})
+    with pytest.raises(ValidationError) as error:
+        await stock.upsert({"id": low.id, "$inc": {"count": -2}})
+    assert codes(error) == [("$inc.count", "minimum")]
+    with pytest.raises(ValidationError) as error:
+        await stock.upsert_with_where({"sku": "low"}, {"$inc": {"count": 20}})
+    assert codes(error) == [("$inc.count", "maximum")]
+    assert [(d["sku"], d["count"]) for d in await stored(stock)] == [("low", 1)]
+    assert (await stock.upsert({"id": low.id, "$inc": {"count": 2}})).count == 3
+    assert (await stock.upsert_with_where({"sku": "low"}, {"$inc": {"count": -3}})).count == 0
+    assert [(d["sku"], d["count"]) for d in await stored(stock)] == [("low", 0)]

@@ -14,6 +14,7 @@ from odm import (
     GeoPoint,
     InvalidFilterError,
     define_model,
+    get_json_schema,
     model,
     model_definition,
     prop,
@@ -179,3 +180,9 @@ def test_a_path_below_a_point_is_refused() -> None:
     with pytest.raises(InvalidFilterError, match="stored as GeoJSON") as caught:
         translate_where(Place.odm_meta(), {"loc.lat": 48.85})
     assert caught.value.path == "where.loc.lat"
+
+
+def test_the_json_schema_of_a_point_carries_its_bounds() -> None:
+    point = get_json_schema(GeoPoint)["properties"]
+    assert point["lat"] == {"type": "number", "minimum": -90, "maximum": 90}
+    assert point["lng"] == {"type": "number", "minimum": -180, "maximum": 180}

@@ -35,6 +35,8 @@ ADDED_NAMES |= {"ConflictError"}  # optimistic concurrency (issue 15)
 ADDED_NAMES |= {"belongs_to", "has_many", "has_one", "has_many_through", "references_many"}
 # the point type of geo queries (issue 14)
 ADDED_NAMES |= {"GeoPoint"}
+# operation hooks (issue 15)
+ADDED_NAMES |= {"hook", "HookContext"}
 
 
 def test_all_is_exactly_the_public_list() -> None:

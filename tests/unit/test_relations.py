@@ -98,46 +98,83 @@ def test_a_filter_on_a_navigational_property_is_refused(strict: bool) -> None:
             translate_filter(meta, filter)
 
 
-def test_mis_declarations_raise_model_definition_error_at_first_use() -> None:
+def test_mis_declarations_raise_when_the_last_class_is_defined() -> None:
     @model()
     class Lone(Entity):
         name: str
         notes: list[Note] | None = has_many()
 
-    @model()
-    class Note(Entity):
-        text: str  # no lone_id
+    with pytest.raises(ModelDefinitionError, match=r"Lone\.notes: key_to 'lone_id' is not a prop"):
 
-    Lone.model_rebuild()  # a forward reference to a class local to a function, as pydantic
-    with pytest.raises(ModelDefinitionError, match="key_to 'lone_id' is not a property"):
-        relations_of(Lone.odm_meta())
+        @model()
+        class Note(Entity):
+            text: str  # no lone_id
 
     class Plain(Model):
         x: int = 0
 
-    @model()
-    class Holder(Entity):
-        plains: list[Plain] | None = has_many()
-
-    Holder.model_rebuild()
     with pytest.raises(ModelDefinitionError, match="must be an odm Entity"):
-        relations_of(Holder.odm_meta())
+
+        @model()
+        class Holder(Entity):
+            plains: list[Plain] | None = has_many()
 
     @model()
     class Box(Entity):
-        items: list[Note] | None = has_many_through(through=Note)
-
-    Box.model_rebuild()
-    with pytest.raises(ModelDefinitionError, match="key_to 'box_id' is not a property of Note"):
-        relations_of(Box.odm_meta())
+        items: list[Item] | None = has_many_through(through="BoxItem")
 
     @model()
-    class Shaped(Entity):
-        notes: Note | None = has_many(key_to="text")
+    class Item(Entity):  # the through model is still missing: no error yet
+        text: str
 
-    Shaped.model_rebuild()
+    with pytest.raises(ModelDefinitionError, match="key_to 'box_id' is not a property of BoxI"):
+
+        @model()
+        class BoxItem(Entity):
+            item_id: str
+
     with pytest.raises(ModelDefinitionError, match="list"):
-        relations_of(Shaped.odm_meta())
+
+        @model()
+        class Shaped(Entity):
+            items: Item | None = has_many(key_to="text")
+
+
+def test_a_relation_to_a_class_never_defined_raises_at_first_use() -> None:
+    @model()
+    class Orphan(Entity):
+        kids: list[Missing] | None = has_many()  # type: ignore[name-defined]  # noqa: F821
+
+    @model()
+    class Other(Entity):
+        name: str
+
+    with pytest.raises(ModelDefinitionError, match=r"Orphan\.kids: the relation's target"):
+        relations_of(Orphan.odm_meta())
+
+
+def test_well_declared_forward_relations_between_local_classes_resolve() -> None:
+    @model()
+    class Shelf(Entity):
+        books: list[Book] | None = has_many()
+        labels: list[Label] | None = has_many_through(through="ShelfLabel")
+
+    @model()
+    class Book(Entity):
+        shelf_id: str
+
+    @model()
+    class Label(Entity):
+        text: str
+
+    @model()
+    class ShelfLabel(Entity):
+        shelf_id: str
+        label_id: str
+
+    found = relations_of(Shelf.odm_meta())
+    assert found["books"].target.cls is Book and found["labels"].through is not None
+    assert found["labels"].through.cls is ShelfLabel
 
 
 def test_schema_leaves_relations_out_unless_asked() -> None:
