@@ -76,16 +76,14 @@ def create_app(db: Any | None = None, *, uri: str | None = None) -> FastAPI:
 def open_repositories(app: FastAPI, db: Any) -> None:
     app.state.tenants = Repository(Tenant, db)
     app.state.customers = customers = Repository(Customer, db)
-    if hasattr(customers, "observe"):
-        customers.observe("after save", audit)
-        customers.observe("after delete", audit)
+    customers.observe("after save", audit)
+    customers.observe("after delete", audit)
 
 
 def tenant_customers(request: Request, x_tenant: TenantName) -> Repository[Customer]:
     """The request's repository: the tenant's customers, with the app's hooks."""
     customers: Repository[Customer] = request.app.state.tenants.related(x_tenant, "customers")
-    if hasattr(customers, "share_hooks"):
-        customers.share_hooks(request.app.state.customers)
+    customers.share_hooks(request.app.state.customers)
     return customers
 
 
