@@ -42,12 +42,10 @@ class RequestReader:
     def __init__(
         self, meta: ModelMeta, max_limit: int, prepare_data: PrepareData | None = None
     ) -> None:
-        self.prepare_data = prepare_data
         self.meta = meta
         self.max_limit = max_limit
+        self.prepare_data = prepare_data
         self.holds_hidden = model_holds_hidden(meta)
-        assert meta.id is not None
-        self.id_name = meta.id.name
         self.top_hidden = [prop.name for prop in meta.properties.values() if prop.hidden]
 
     def filter(self, request: Request, *, clamp: bool) -> dict[str, Any] | None:
