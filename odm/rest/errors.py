@@ -18,20 +18,24 @@ any other ``ODMError``         500     ``InternalServerError``      ``INTERNAL_E
 
 ``details`` lists ``{path, code, message}``; a detail never carries the value that was
 refused (odm's messages keep hidden values out, and a body has no need of the others).
+No body names a hidden property: a filter refused at a path through one (a client
+testing a hidden name) is answered at the path before it, with a message that names
+nothing.
 A 500 says nothing of its cause (it is logged on the ``odm.rest`` logger instead).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from typing import Any
 
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from .. import errors as odm_errors
 from ..errors import (
+    ConflictError,
     DuplicateKeyError,
     EntityNotFoundError,
     InvalidFilterError,
@@ -39,7 +43,8 @@ from ..errors import (
     ValidationError,
 )
 from ..hidden import path_is_hidden
-from ..metadata import ModelMeta
+from ..metadata import ModelMeta, meta_of
+from ..relations.metadata import relations_of
 
 __all__ = ["ERROR_SCHEMA", "error_body", "error_response", "request_error_response"]
 
@@ -114,8 +119,7 @@ def error_response(error: ODMError, meta: ModelMeta) -> JSONResponse:
         ]
         return _response(422, str(error), "VALIDATION_FAILED", details)
     if isinstance(error, InvalidFilterError):
-        details = [{"path": error.path, "code": "invalid-filter", "message": error.reason}]
-        return _response(400, str(error), "INVALID_FILTER", details)
+        return _filter_refused(error, meta)
     if isinstance(error, EntityNotFoundError):
         return _response(404, str(error), "ENTITY_NOT_FOUND")
     if isinstance(error, DuplicateKeyError):
@@ -127,11 +131,51 @@ def error_response(error: ODMError, meta: ModelMeta) -> JSONResponse:
         if len(shown) != len(error.properties):  # the message would name a hidden one
             return _response(409, f"duplicate {meta.name}", "DUPLICATE_KEY", details)
         return _response(409, str(error), "DUPLICATE_KEY", details)
-    conflict = getattr(odm_errors, "ConflictError", None)
-    if isinstance(conflict, type) and isinstance(error, conflict):
+    if isinstance(error, ConflictError):
         return _response(409, str(error), "VERSION_CONFLICT")
     logger.error("odm error serving %s", meta.name, exc_info=error)
     return _response(500, "Internal Server Error", "INTERNAL_ERROR")
+
+
+def _filter_refused(error: InvalidFilterError, meta: ModelMeta) -> JSONResponse:
+    path, reason = error.path, error.reason
+    segments = path.split(".")
+    names = hidden_names(meta)
+    cut = next((index for index, segment in enumerate(segments) if segment in names), None)
+    if cut is not None or any(re.search(rf"\b{re.escape(name)}\b", reason) for name in names):
+        path = ".".join(segments[:cut])
+        reason = "names a property that cannot be queried"
+    message = f"invalid filter at {path}: {reason}" if path else f"invalid filter: {reason}"
+    details = [{"path": path, "code": "invalid-filter", "message": reason}]
+    return _response(400, message, "INVALID_FILTER", details)
+
+
+def hidden_names(meta: ModelMeta) -> frozenset[str]:
+    """The names (and field names) of the hidden properties of ``meta``, of the models
+    embedded in it and of its relations' targets, at any depth."""
+    found = _HIDDEN_NAMES.get(id(meta))
+    if found is None:
+        names: set[str] = set()
+        _collect_hidden(meta, names, set())
+        found = _HIDDEN_NAMES[id(meta)] = frozenset(names)
+    return found
+
+
+def _collect_hidden(meta: ModelMeta, names: set[str], seen: set[int]) -> None:
+    seen.add(id(meta))
+    nested: list[ModelMeta] = []
+    for prop in meta.properties.values():
+        if prop.hidden:
+            names.update((prop.name, prop.field_name))
+        nested.extend(m for m in map(meta_of, prop.type.models) if m is not None)
+    if meta.relations:
+        nested.extend(relation.target for relation in relations_of(meta).values())
+    for other in nested:
+        if id(other) not in seen:
+            _collect_hidden(other, names, seen)
+
+
+_HIDDEN_NAMES: dict[int, frozenset[str]] = {}
 
 
 def request_error_response(error: RequestValidationError) -> JSONResponse:

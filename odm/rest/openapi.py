@@ -5,12 +5,17 @@ For a model ``Customer`` (LoopBack 4's names):
 - ``Customer``: the entity as a response returns it (and ``PUT`` takes it);
 - ``NewCustomer``: a ``POST`` body, without a generated id;
 - ``CustomerPartial``: a ``PATCH`` body, every property optional, no generated id;
+- ``CustomerWithRelations``: the entity as reads return it, with its navigational
+  properties (``orders``, with ``$ref``s to ``OrderWithRelations``) for ``include``;
 - one component per model embedded in it (``Address``), referenced with ``$ref``;
 - the ``filter`` parameter's schema ``Customer.Filter`` and ``where``'s
   ``Customer.WhereFilter``, inline in the parameters.
 
 Hidden properties are in none of them (``get_json_schema`` leaves them out at every
-depth).
+depth); navigational properties only in the ``...WithRelations`` ones; the properties odm
+maintains (timestamps, a version) are not in ``NewCustomer``, and of them only the
+version is in ``CustomerPartial`` (a ``PATCH`` that sends the version it read is refused
+with a 409 when the entity changed since).
 
 FastAPI builds ``components.schemas`` from the pydantic classes its routes name; the
 schemas here are odm's own, so each component is a pydantic class made for the purpose
@@ -33,8 +38,9 @@ from pydantic_core import CoreSchema
 
 from ..metadata import ModelMeta
 from ..schema import get_json_schema
+from ..versioning import stamps_of
 
-__all__ = ["Components", "components_for", "filter_schema", "where_schema"]
+__all__ = ["Components", "components_for", "filter_schema", "include_schema", "where_schema"]
 
 _REF_PREFIX = "#/definitions/"
 _COMPONENT_PREFIX = "#/components/schemas/"
@@ -50,24 +56,34 @@ class Components:
         schema = get_json_schema(model_class)
         definitions: dict[str, Any] = schema.pop("definitions", {})
         entity = _rewrite(schema)
-        self.names = {"entity": name, "new": f"New{name}", "partial": f"{name}Partial"}
+        related = get_json_schema(model_class, include_relations=True)
+        related_definitions: dict[str, Any] = related.pop("definitions", {})
+        self.names = {
+            "entity": name,
+            "new": f"New{name}",
+            "partial": f"{name}Partial",
+            "related": f"{name}WithRelations",
+        }
         schemas: dict[str, dict[str, Any]] = {
             self.names["entity"]: entity,
-            self.names["new"]: _without_generated_id(meta, entity, f"New{name}"),
+            self.names["new"]: _writable_schema(meta, entity, f"New{name}", version=False),
             self.names["partial"]: _partial(meta, entity, f"{name}Partial"),
+            self.names["related"]: _rewrite(related),
         }
-        for nested_name, nested in definitions.items():
-            if nested_name != name:
+        for nested_name, nested in {**definitions, **related_definitions}.items():
+            if nested_name not in (name, self.names["related"]):
                 schemas.setdefault(nested_name, _rewrite(nested))
         self.schemas = schemas
         classes = {key: _component_class(key, _frozen(value)) for key, value in schemas.items()}
         self.new = classes[self.names["new"]]
         self.partial = classes[self.names["partial"]]
+        self.related = classes[self.names["related"]]
         others = {key: cls for key, cls in classes.items() if key != name}
         self.entity = _carrier(name, _frozen(entity), tuple(others.items()))
 
     def ref(self, key: str) -> dict[str, str]:
-        """``{"$ref": ...}`` to the component ``entity``, ``new`` or ``partial``."""
+        """``{"$ref": ...}`` to the component ``entity``, ``new``, ``partial`` or
+        ``related``."""
         return {"$ref": _COMPONENT_PREFIX + self.names[key]}
 
 
@@ -104,11 +120,33 @@ def filter_schema(meta: ModelMeta, *, with_where: bool = True) -> dict[str, Any]
     }
     if with_where:
         properties = {"where": where_schema(meta), **properties}
+    if meta.relations:
+        properties["include"] = include_schema(meta)
     return {
         "title": f"{meta.name}.Filter",
         "type": "object",
         "properties": properties,
         "additionalProperties": False,
+    }
+
+
+def include_schema(meta: ModelMeta) -> dict[str, Any]:
+    """The schema of a filter's ``include`` (LoopBack's ``Customer.IncludeFilter``)."""
+    names = sorted(meta.relations)
+    item = {
+        "title": f"{meta.name}.IncludeFilter.Items",
+        "type": "object",
+        "properties": {
+            "relation": {"type": "string", "enum": names},
+            "scope": {"type": "object", "description": "a filter of the related entities"},
+        },
+        "required": ["relation"],
+        "additionalProperties": False,
+    }
+    return {
+        "title": f"{meta.name}.IncludeFilter",
+        "type": "array",
+        "items": {"anyOf": [{"type": "string", "enum": names}, item]},
     }
 
 
@@ -130,16 +168,23 @@ def _rewrite(schema: Any) -> Any:
     return schema
 
 
-def _writable(meta: ModelMeta) -> Iterable[str]:
-    """The properties a client may send: all but a generated id."""
+def _writable(meta: ModelMeta, *, version: bool) -> Iterable[str]:
+    """The properties a client may send: all but a generated id, the hidden ones and
+    those odm maintains (the version only when ``version``)."""
+    stamps = stamps_of(meta)
+    managed = {prop.name for prop in stamps.timestamps}
+    if stamps.version is not None and not version:
+        managed.add(stamps.version.name)
     for prop in meta.properties.values():
-        if not (prop.is_id and prop.generated) and not prop.hidden:
+        if not (prop.is_id and prop.generated) and not prop.hidden and prop.name not in managed:
             yield prop.name
 
 
-def _without_generated_id(meta: ModelMeta, entity: dict[str, Any], title: str) -> dict[str, Any]:
+def _writable_schema(
+    meta: ModelMeta, entity: dict[str, Any], title: str, *, version: bool
+) -> dict[str, Any]:
     schema = copy.deepcopy(entity)
-    keep = set(_writable(meta))
+    keep = set(_writable(meta, version=version))
     schema["title"] = title
     schema["properties"] = {k: v for k, v in schema["properties"].items() if k in keep}
     required = [name for name in schema.get("required", ()) if name in keep]
@@ -150,8 +195,16 @@ def _without_generated_id(meta: ModelMeta, entity: dict[str, Any], title: str) -
 
 
 def _partial(meta: ModelMeta, entity: dict[str, Any], title: str) -> dict[str, Any]:
-    schema = _without_generated_id(meta, entity, title)
+    schema = _writable_schema(meta, entity, title, version=True)
     schema.pop("required", None)
+    version = stamps_of(meta).version
+    if version is not None:
+        described = dict(schema["properties"].get(version.name, {}))
+        described.pop("readOnly", None)
+        described["description"] = (
+            "the version read: the write is refused (409) if the entity changed since"
+        )
+        schema["properties"][version.name] = described
     return schema
 
 

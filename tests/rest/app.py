@@ -1,7 +1,10 @@
 """The app every REST test talks to: built once, its database chosen per test.
 
-``Customer`` has a hidden ``password``; the tests store one (``SECRET``) with the
-repository directly (a body cannot write it) and scan every response body for it.
+``Customer`` has a hidden ``password`` and ``Order`` a hidden ``cost_price``; the tests
+store ``SECRET`` in both with the repositories directly (a body cannot write them) and
+scan every response body for the value and for the names. ``Customer`` has many
+``orders`` and one ``profile``; an ``Order`` belongs to its ``customer`` and is stamped
+and versioned.
 """
 
 from __future__ import annotations
@@ -11,10 +14,12 @@ from typing import Annotated, Any
 from fastapi import FastAPI, Header, Request
 
 import odm
-from odm import Entity, Model, Repository, model, prop
+from odm import Entity, Model, Repository, belongs_to, has_many, has_one, model, prop
 from odm.rest import crud_router, serve_docs
 
 SECRET = "hunter2-secret-value"
+#: the hidden properties' names: no response body names them
+HIDDEN_NAMES = ("password", "cost_price")
 
 
 @model()
@@ -31,6 +36,24 @@ class Customer(Entity):
     age: int = 0
     password: str | None = None
     address: Address | None = None
+    orders: list[Order] | None = has_many()
+    profile: Profile | None = has_one()
+
+
+@model(collection="rest_orders", hidden_properties=["cost_price"], timestamps=True, version=True)
+class Order(Entity):
+    id: str = prop(id=True, generated=True)
+    total: float = prop(json_schema={"minimum": 0})
+    customer_id: str | None = None
+    cost_price: str | None = None
+    customer: Customer | None = belongs_to()
+
+
+@model(collection="rest_profiles")
+class Profile(Entity):
+    id: str = prop(id=True, generated=True)
+    bio: str
+    customer_id: str | None = None
 
 
 def customers(request: Request) -> Repository[Customer]:
@@ -52,12 +75,24 @@ async def tenant_customers(
     return Repository(Customer, request.app.state.db, prohibit_hidden_in_query=True)
 
 
+def orders(request: Request) -> Repository[Order]:
+    return Repository(Order, request.app.state.db)
+
+
 def build_app() -> FastAPI:
     app = FastAPI(title="customers", docs_url=None, redoc_url=None)
-    app.include_router(crud_router(Customer, repository=customers, prefix="/customers"))
+    app.include_router(
+        crud_router(Customer, repository=customers, prefix="/customers", max_include_depth=1)
+    )
+    app.include_router(crud_router(Order, repository=orders, prefix="/orders"))
     app.include_router(
         crud_router(
-            Customer, repository=customers, prefix="/capped", max_limit=2, controller="Capped"
+            Customer,
+            repository=customers,
+            prefix="/capped",
+            max_limit=2,
+            controller="Capped",
+            relations=(),
         )
     )
     app.include_router(
@@ -66,11 +101,14 @@ def build_app() -> FastAPI:
             repository=customers,
             prefix="/readonly",
             read_only=True,
+            relations=["orders"],
             controller="ReadOnly",
         )
     )
     app.include_router(
-        crud_router(Customer, repository=tenant_customers, prefix="/tenant", controller="T")
+        crud_router(
+            Customer, repository=tenant_customers, prefix="/tenant", controller="T", relations=()
+        )
     )
     serve_docs(app)
     return app

@@ -24,13 +24,25 @@ def document() -> dict[str, Any]:
 
 def test_components_are_loopbacks_and_hold_no_hidden_property(document: dict[str, Any]) -> None:
     schemas = document["components"]["schemas"]
-    assert sorted(schemas) == ["Address", "Customer", "CustomerPartial", "NewCustomer"]
+    assert {"Customer", "NewCustomer", "CustomerPartial", "CustomerWithRelations"} <= set(schemas)
     assert set(schemas["Customer"]["properties"]) == {"id", "email", "name", "age", "address"}
+    related = schemas["CustomerWithRelations"]["properties"]
+    assert related["orders"] == {
+        "type": "array",
+        "items": {"$ref": "#/components/schemas/OrderWithRelations"},
+    }
+    assert related["profile"] == {"$ref": "#/components/schemas/ProfileWithRelations"}
+    for name in ("Customer", "NewCustomer", "CustomerPartial"):
+        assert "orders" not in schemas[name]["properties"]  # navigational: only WithRelations
+    # what odm maintains is no client's to send; a PATCH may carry the version it read
+    assert set(schemas["NewOrder"]["properties"]) == {"total", "customer_id"}
+    assert set(schemas["OrderPartial"]["properties"]) == {"total", "customer_id", "version"}
+    assert schemas["Order"]["properties"]["version"]["readOnly"] is True
     assert "id" not in schemas["NewCustomer"]["properties"]
     assert schemas["NewCustomer"]["required"] == ["email", "name"]
     assert "required" not in schemas["CustomerPartial"]
     assert schemas["Customer"]["properties"]["address"] == {"$ref": "#/components/schemas/Address"}
-    assert "password" not in json.dumps(document)
+    assert "password" not in json.dumps(document) and "cost_price" not in json.dumps(document)
 
 
 def test_routes_name_the_components_and_the_filter_schema(document: dict[str, Any]) -> None:
@@ -54,6 +66,19 @@ def test_routes_name_the_components_and_the_filter_schema(document: dict[str, An
     counted = paths["/customers/count"]["get"]["parameters"][0]["content"]["application/json"]
     assert counted["schema"]["title"] == "Customer.WhereFilter"
     assert "204" in paths["/customers/{id}"]["delete"]["responses"]
+    assert "include" not in schema["properties"]["where"].get("properties", {})
+    include = schema["properties"]["include"]
+    assert include["title"] == "Customer.IncludeFilter"
+    assert include["items"]["anyOf"][0] == {"type": "string", "enum": ["orders", "profile"]}
+
+    def response_ref(operation: dict[str, Any]) -> str:
+        schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
+        ref: str = schema.get("items", schema)["$ref"]
+        return ref.rsplit("/", 1)[1]
+
+    assert response_ref(listed) == response_ref(paths["/customers/{id}"]["get"])
+    assert response_ref(listed) == "CustomerWithRelations"
+    assert response_ref(paths["/customers"]["post"]) == "Customer"
     assert "HTTPValidationError" not in json.dumps(document)  # errors have LoopBack's shape
 
 
@@ -77,18 +102,8 @@ def test_serve_docs_refuses_an_app_with_fastapis_cdn_page() -> None:
         serve_docs(FastAPI())
 
 
-def test_error_bodies_for_conflicts_and_unexpected_odm_errors(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_an_unexpected_odm_error_is_a_500_that_says_nothing() -> None:
     meta = Customer.odm_meta()
-
-    class ConflictError(odm.ODMError):
-        pass
-
-    monkeypatch.setattr(odm.errors, "ConflictError", ConflictError, raising=False)
-    conflict = error_response(ConflictError("Customer x: version 2 expected, 3 stored"), meta)
-    assert conflict.status_code == 409
-    assert json.loads(conflict.body)["error"]["code"] == "VERSION_CONFLICT"
     unexpected = error_response(odm.ODMError("secret internals"), meta)
     body = json.loads(unexpected.body)
     assert unexpected.status_code == 500 and "secret" not in unexpected.body.decode()
@@ -100,13 +115,41 @@ def test_error_bodies_for_conflicts_and_unexpected_odm_errors(
     }
 
 
+def test_relation_routes_are_loopbacks_relation_controllers(document: dict[str, Any]) -> None:
+    paths = document["paths"]
+    ids = {
+        path: {method: op["operationId"] for method, op in operations.items()}
+        for path, operations in paths.items()
+        if path.count("/") == 3
+    }
+    assert ids == {
+        "/customers/{id}/orders": {
+            "get": "CustomerOrderController.find",
+            "post": "CustomerOrderController.create",
+            "patch": "CustomerOrderController.patch",
+            "delete": "CustomerOrderController.delete",
+        },
+        "/customers/{id}/profile": {
+            "get": "CustomerProfileController.get",
+            "post": "CustomerProfileController.create",
+            "patch": "CustomerProfileController.patch",
+            "delete": "CustomerProfileController.delete",
+        },
+        "/orders/{id}/customer": {"get": "OrderCustomerController.getCustomer"},
+        "/readonly/{id}/orders": {"get": "ReadOnlyOrderController.find"},
+    }
+    created = paths["/customers/{id}/orders"]["post"]
+    body = created["requestBody"]["content"]["application/json"]["schema"]
+    assert body["title"] == "NewOrderInCustomer" and body["required"] == ["total"]
+
+
 def test_a_second_router_of_one_model_gets_its_own_operation_ids() -> None:
     app = FastAPI()
     app.include_router(crud_router(Customer, repository=customers))  # at the root
     app.include_router(crud_router(Customer, repository=customers, prefix="/a", controller="A"))
     app.include_router(crud_router(Customer, repository=customers, prefix="/b", controller="B"))
     ids = [op["operationId"] for path in app.openapi()["paths"].values() for op in path.values()]
-    assert len(ids) == len(set(ids)) == 24
+    assert len(ids) == len(set(ids)) == 3 * (8 + 4 + 4)  # CRUD, orders, profile
     assert {"/", "/count", "/{id}", "/a", "/b/{id}"} <= set(app.openapi()["paths"])
 
 
