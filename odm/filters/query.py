@@ -25,6 +25,7 @@ __all__ = [
     "Filter",
     "Query",
     "Where",
+    "count_part",
     "normalize_filter",
     "projection_spec",
     "sort_spec",
@@ -231,7 +232,8 @@ def _projection(meta: ModelMeta, fields: Any, path: str) -> dict[str, int] | Non
     return dict.fromkeys(kept, value)
 
 
-def _count(value: Any, path: str, minimum: int) -> int | None:
+def count_part(value: Any, path: str, minimum: int) -> int | None:
+    """A filter's ``limit``/``skip``/``offset`` as an int (digits accepted), or None."""
     if value is None:
         return None
     number: int | None = None
@@ -273,11 +275,11 @@ def normalize_filter(filter: Mapping[str, Any] | None, path: str) -> dict[str, A
     for key in ("fields", "order"):
         if filter.get(key) is not None:
             out[key] = filter[key]
-    limit = _count(filter.get("limit"), _join(path, "limit"), 1)
+    limit = count_part(filter.get("limit"), _join(path, "limit"), 1)
     if limit is not None:
         out["limit"] = limit
-    skip = _count(filter.get("skip"), _join(path, "skip"), 0)
-    offset = _count(filter.get("offset"), _join(path, "offset"), 0)
+    skip = count_part(filter.get("skip"), _join(path, "skip"), 0)
+    offset = count_part(filter.get("offset"), _join(path, "offset"), 0)
     if skip is not None and offset is not None and skip != offset:
         raise InvalidFilterError(
             _join(path, "offset"), "skip and offset are synonyms; give one of them"

@@ -19,6 +19,7 @@ from typing import Any
 from bson import ObjectId
 
 from ..errors import InvalidFilterError
+from ..filters.query import count_part
 from ..metadata import ModelMeta
 from ..operations import Operation
 from .metadata import Relation, relation_of
@@ -82,6 +83,7 @@ def parse_include(
                     f"{where}.scope",
                     f"an include scope has the keys {', '.join(sorted(_SCOPE_KEYS))}",
                 )
+            scope = _counted(scope, f"{where}.scope")
         relation = relation_of(meta, name) if isinstance(name, str) else None
         if relation is None:
             known = ", ".join(sorted(meta.relations)) or "none"
@@ -97,6 +99,18 @@ def parse_include(
         )
         parsed.append(IncludeItem(relation, scope, nested))
     return tuple(parsed)
+
+
+def _counted(scope: Mapping[str, Any], path: str) -> Mapping[str, Any]:
+    """``scope`` with its ``limit``/``skip``/``offset`` checked and made ints, as a filter's."""
+    counts = {"limit": 1, "skip": 0, "offset": 0}
+    if not any(key in scope for key in counts):
+        return scope
+    checked = dict(scope)
+    for key, minimum in counts.items():
+        if checked.get(key) is not None:
+            checked[key] = count_part(checked[key], f"{path}.{key}", minimum)
+    return checked
 
 
 def include_keys(meta: ModelMeta, filter: Mapping[str, Any] | None) -> Mapping[str, Any] | None:

@@ -118,6 +118,14 @@ async def test_scope_limit_skip_order_apply_per_parent(odm_db: Any) -> None:
     where = {"where": {"total": {"gte": 3}}, "order": "total ASC"}
     found = await shop.customers.find({"include": [{"relation": "orders", "scope": where}]})
     assert all([o.total for o in c.orders or []] == [3.0, 4.0] for c in found)
+    # a scope's limit and skip are read as a filter's: digits are numbers, others refused
+    text = {"order": "total DESC", "skip": "1", "limit": "2"}
+    found = await shop.customers.find({"include": {"relation": "orders", "scope": text}})
+    assert all([o.total for o in c.orders or []] == [3.0, 2.0] for c in found)
+    for bad in ({"limit": "two"}, {"limit": 0}, {"skip": -1}, {"limit": True}):
+        with pytest.raises(InvalidFilterError, match="must be an integer") as caught:
+            await shop.customers.find({"include": {"relation": "orders", "scope": bad}})
+        assert caught.value.path == f"include.scope.{next(iter(bad))}"
 
 
 async def test_belongs_to_through_and_references_many(odm_db: Any) -> None:
