@@ -46,7 +46,7 @@ class EncodedDocument(dict[str, Any]):
         self.bson = None
         super().__delitem__(key)
 
-    def __ior__(self, other: Any) -> EncodedDocument:  # type: ignore[misc]
+    def __ior__(self, other: Any) -> EncodedDocument:  # type: ignore[misc,override]
         self.bson = None
         super().__ior__(other)
         return self
