@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from .by_id import id_lookup
 from .changes import ChangeStreams
 from .codec import decode, decode_many, decode_trusted
 from .collector import collector_paused
@@ -401,11 +402,13 @@ class Repository(LoopBackMethods[E], RelationMethods[E], ChangeStreams[E], Pipel
     ) -> E:
         """The entity with this id; ``EntityNotFoundError`` when there is none (in scope)."""
         operation = Operation("find_by_id", self, session, id=id, query=filter, options=options)
-        await self._access(operation)
-        query = self._query(self._include_keys(operation.query), id=id)
-        doc = await self._reads(query.where).find_one(
-            query.where, projection=query.projection, session=session
-        )
+        lookup = None if filter is not None or self._hooks.active else id_lookup(self)
+        query = None if lookup is None else lookup.query(self.meta, id)  # odm.by_id
+        if query is None:
+            await self._access(operation)
+            query = self._query(self._include_keys(operation.query), id=id)
+        reads = self._collection if lookup is not None else self._reads(query.where)
+        doc = await reads.find_one(query.where, projection=query.projection, session=session)
         if doc is None:
             raise EntityNotFoundError(self.meta.name, id)
         entity = await self._loaded(operation, doc, partial=query.projection)

@@ -22,6 +22,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from .codec import encode, encode_any
 from .decoding import validator_of
+from .encoded import EncodedDocument
 from .errors import ErrorDetail, ValidationError
 from .metadata import ID_FIELD, ModelMeta, meta_of
 from .rules import (
@@ -536,15 +537,16 @@ def _encoded(instance: BaseModel, problems: Problems) -> dict[str, Any]:
     for what MongoDB can store and for its size."""
     try:
         doc = encode(instance)
-        size = len(bson.encode(doc))
+        data = bson.encode(doc)
     except _ENCODE_ERRORS as error:
         locate_unstorable(instance, "", problems, error)
         return {}
+    size = len(data)
     meta = meta_of(type(instance))
     if meta is not None and meta.id is not None and ID_FIELD not in doc:
         size += _GENERATED_ID_SIZE
     check_size(size, problems)
-    return doc
+    return EncodedDocument(doc, data)  # sent as these bytes: odm.encoded
 
 
 def _meta(cls: type[Any]) -> ModelMeta:

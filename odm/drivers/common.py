@@ -21,10 +21,10 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar, NoReturn, Unpack
 
-from bson import ObjectId
 from pymongo import ReturnDocument
 from pymongo.errors import BulkWriteError, CollectionInvalid, OperationFailure, PyMongoError
 
+from odm.encoded import encodes_like_odm, sendable
 from odm.errors import DuplicateKeyError, ODMError
 
 from .interface import Database, Document, FieldNames, ReadOptions, Session, SortSpec
@@ -117,6 +117,9 @@ class _FieldsAsProperties:
 class ServerCollection:
     """One collection of a driver with pymongo's async API (pymongo's and motor's)."""
 
+    #: inserts send validated documents as the BSON they were checked as (odm.encoded)
+    sends_raw: ClassVar[bool] = True
+
     def __init__(self, collection: Any, database: ServerDatabase, names: FieldNames | None) -> None:
         self.raw: Any = collection
         #: what the commands go to: the driver's collection, or a stand-in that corrects it
@@ -138,12 +141,12 @@ class ServerCollection:
 
     async def insert_one(self, doc: Document, *, session: Session | None = None) -> Any:
         """Insert ``doc`` (an ``_id`` is added to it when missing); return its ``_id``."""
-        _ensure_id(doc)
+        sent = sendable(doc, self.sends_raw and encodes_like_odm(self.raw.codec_options))
         try:
-            result = await self._driver.insert_one(doc, **self._session_option(session))
+            await self._driver.insert_one(sent, **self._session_option(session))
         except PyMongoError as error:
             raise await self._mapped(error, WriteAttempt(documents=[doc])) from error
-        return result.inserted_id
+        return doc["_id"]
 
     async def insert_many(
         self, docs: list[Document], *, session: Session | None = None
@@ -156,10 +159,10 @@ class ServerCollection:
         """
         if not docs:
             return []
-        for doc in docs:
-            _ensure_id(doc)
+        raw = self.sends_raw and encodes_like_odm(self.raw.codec_options)
+        sent = [sendable(doc, raw) for doc in docs]  # each with its _id: odm.encoded
         try:
-            await self._driver.insert_many(docs, ordered=True, **self._session_option(session))
+            await self._driver.insert_many(sent, ordered=True, **self._session_option(session))
         except PyMongoError as error:
             raise await self._mapped(error, WriteAttempt(documents=docs, many=True)) from error
         return [doc["_id"] for doc in docs]
@@ -562,13 +565,6 @@ def _batch_index(error: PyMongoError, report: Mapping[str, Any], size: int) -> i
         return position
     details = error.details if isinstance(error, BulkWriteError) else None
     return int((details or {}).get("nInserted", 0))
-
-
-def _ensure_id(doc: Document) -> None:
-    # Ids are set before sending so that insert_many knows the ids stored before a failure
-    # the same way on every driver.
-    if "_id" not in doc:
-        doc["_id"] = ObjectId()
 
 
 def duplicate_key_report(exc: PyMongoError) -> dict[str, Any] | None:

@@ -78,6 +78,8 @@ class MockCollection(ServerCollection):
     """A mongomock-motor collection: queries, ``$mul`` and duplicate-key reports made to
     agree with a server's."""
 
+    sends_raw: ClassVar[bool] = False  # mongomock takes no RawBSONDocument
+
     def __init__(self, collection: Any, database: ServerDatabase, names: FieldNames | None) -> None:
         super().__init__(collection, database, names)
         self._driver = _AsOnAServer(collection)

@@ -15,6 +15,7 @@ from functools import lru_cache
 from typing import Any, Literal
 
 from bson import ObjectId
+from bson.errors import InvalidId
 from pydantic import TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
@@ -131,8 +132,11 @@ def _type_name(info: TypeInfo) -> str:
 def _object_id(value: Any) -> ObjectId:
     if isinstance(value, ObjectId):
         return value
-    if isinstance(value, str) and ObjectId.is_valid(value):
-        return ObjectId(value)
+    if isinstance(value, str) and len(value) == 24:
+        try:
+            return ObjectId(value)  # parsed once (``ObjectId.is_valid`` parses it too)
+        except InvalidId:
+            pass
     raise ValueError("expected an ObjectId or a 24-character hex string")
 
 
