@@ -61,6 +61,7 @@ import bson
 from bson.binary import UuidRepresentation
 from bson.codec_options import CodecOptions
 
+from benchmarks import include as include_bench
 from benchmarks.data import make_records, object_id, to_document
 from benchmarks.models import COLLECTION, Order, PlainOrder, beanie_models, odmantic_models
 from odm import Repository
@@ -95,6 +96,9 @@ _CODEC_OPTIONS: CodecOptions[dict[str, Any]] = CodecOptions(
 )
 DATABASE_PREFIX = "odmbench"
 MAX_LOOKUPS = 1000
+#: include: up to 1,000 parents (a tenth of the size), each with this many children
+MAX_INCLUDE_PARENTS = 1000
+INCLUDE_CHILDREN = 10
 
 # contenders (display names)
 PYDANTIC = "pydantic"
@@ -136,14 +140,14 @@ E2E_TASKS = (
     Task("find_by_id", "e2e", "{lookups} find_by_id", RAW, _E2E_READ),
     Task("update_all", "e2e", "update_all on {size}", RAW, _E2E),
     Task("iterate", "e2e", "iterate over {iterate_size}", RAW, _E2E_READ),
-)
+    Task("include", "e2e", f"include of {{parents}} parents {TIMES} {INCLUDE_CHILDREN} children",
+         RAW, (RAW, ODM_PYMONGO, ODM_PYMONGO_TRUSTED, BEANIE)),
+)  # fmt: skip
 TASKS = CODEC_TASKS + E2E_TASKS
 
 #: Tasks with a target whose feature has not landed: each is reported "not measured" until
-#: its task and ``Bench.e2e_<name>`` are added. ``include``: 1,000 parents with 10 children
-#: each, odm's ``include`` against one hand-written ``$in`` query for the children (raw
-#: pymongo, the baseline) and Beanie's ``fetch_links``, on one seeded pair of collections.
-PLANNED_TASKS = {"include": "relations (include) have not landed yet"}
+#: its task and ``Bench.e2e_<name>`` are added (none left).
+PLANNED_TASKS: dict[str, str] = {}
 
 #: About how many of the benchmark's orders one default server batch (16 MiB of BSON) holds.
 ONE_BATCH = 26_000
@@ -230,6 +234,10 @@ class Config:
     def lookups(self) -> int:
         return min(MAX_LOOKUPS, self.size)
 
+    @property
+    def parents(self) -> int:
+        return max(1, min(MAX_INCLUDE_PARENTS, self.size // INCLUDE_CHILDREN))
+
 
 @dataclass
 class Measurements:
@@ -280,6 +288,9 @@ class Bench:
         self.pymongo_client: Any = None
         self.motor_client: Any = None
         self._beanie_db: str | None = None
+        #: (contender, task) -> why it is not measured there (found at run time)
+        self.task_skips: dict[tuple[str, str], str] = {}
+        self._include_runners: dict[str, Any] = {}
 
     # -- availability --------------------------------------------------------------------
 
@@ -567,9 +578,40 @@ class Bench:
             return lambda: _count(aiter(engine.find(model, limit=limit or None)))
         raise KeyError(contender)
 
+    async def seed_include(self) -> None:
+        """Seed the include task's parents and children (and Beanie's DBRef copy), once."""
+        beanie = include_bench.beanie_models() if self.available(BEANIE) else None
+        client = self.pymongo_client
+        await include_bench.seed(client, self.config.parents, INCLUDE_CHILDREN, beanie is not None)
+        if beanie is not None:
+            from beanie import init_beanie
+
+            database = client[include_bench.BEANIE_DATABASE]
+            await init_beanie(database=database, document_models=list(beanie))
+            self._beanie_db = None  # the orders' binding is made again when next needed
+            if not await include_bench.matches_dbref_paths(client):
+                self.task_skips[(BEANIE, "include")] = (
+                    "this server does not match Beanie's DBRef path 'parent.$id', so "
+                    "fetch_links finds no child: measure it with --uri on a MongoDB server"
+                )
+                beanie = None
+        self._include_runners = await include_bench.contenders(client, beanie)
+
+    async def e2e_include(self, contender: str) -> Runner:
+        names = {
+            RAW: include_bench.RAW,
+            ODM_PYMONGO: include_bench.ODM,
+            ODM_PYMONGO_TRUSTED: include_bench.ODM_TRUSTED,
+            BEANIE: include_bench.BEANIE,
+        }
+        runner: Runner = self._include_runners[names[contender]]
+        return runner
+
     def prepare(self, task: Task, contender: str) -> Prepare | None:
         """The set-up of one measurement, or None when the contender does not do the task."""
         if contender == ODMANTIC and task.name == "update_all":
+            return None
+        if (contender, task.name) in self.task_skips:
             return None
         method = getattr(self, f"{task.group}_{task.name}")
         return lambda: method(contender)
@@ -579,6 +621,8 @@ class Bench:
             return self.config.lookups
         if task.name == "iterate":
             return self.config.iterate_size
+        if task.name == "include":
+            return self.config.parents * INCLUDE_CHILDREN
         return self.config.size
 
 
@@ -642,6 +686,8 @@ async def _run(config: Config, uri: str | None, progress: Progress) -> dict[str,
         if uri:
             progress(f"seeding {config.size:,} + {config.iterate_size:,} documents")
             await bench.seed(bench.db_name("read"), bench.documents)
+            if any(task.name == "include" for task in tasks):
+                await bench.seed_include()
             if any(task.name == "iterate" for task in tasks):
                 await bench.seed(
                     bench.db_name("iterate"),
@@ -745,8 +791,10 @@ def _results(
         skipped: dict[str, str] = {}
         for contender in task.contenders:
             if not measurements.wall.get((task.name, contender)):
-                skipped[contender] = bench.skipped.get(contender) or _NOT_SUPPORTED.get(
-                    (contender, task.name), "not measured"
+                skipped[contender] = (
+                    bench.skipped.get(contender)
+                    or bench.task_skips.get((contender, task.name))
+                    or _NOT_SUPPORTED.get((contender, task.name), "not measured")
                 )
                 continue
             row: dict[str, Any] = {}
@@ -775,6 +823,7 @@ def _results(
             "title": task.title.format(
                 size=f"{config.size:,}",
                 lookups=f"{config.lookups:,}",
+                parents=f"{config.parents:,}",
                 iterate_size=f"{config.iterate_size:,}",
             ),
             "baseline": task.baseline,
