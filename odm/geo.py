@@ -15,12 +15,12 @@ Latitudes are in -90..90 and longitudes in -180..180 (degrees).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
-from typing import Any, ClassVar, Protocol, Unpack
+from typing import Any, ClassVar, Unpack
 
 from pydantic import model_validator
 
 from .drivers import Collection, Document, Session
-from .drivers.interface import ReadOptions, SortSpec
+from .drivers.interface import ReadOptions, Reads, SortSpec
 from .errors import InvalidFilterError, ODMError
 from .filters.near import Near, point_fields, split_near
 from .models import Model
@@ -133,41 +133,6 @@ def near_pipeline(
     else:
         pipeline.append({"$project": {**(projection or {}), DISTANCE_FIELD: 0}})
     return pipeline
-
-
-class Reads(Protocol):
-    """The reads of a repository: its collection's, or :class:`NearReads`."""
-
-    def find(
-        self,
-        query: Mapping[str, Any],
-        *,
-        batch_size: int | None = None,
-        **options: Unpack[ReadOptions],
-    ) -> AsyncIterator[Document]: ...
-
-    async def find_all(
-        self, query: Mapping[str, Any], **options: Unpack[ReadOptions]
-    ) -> list[Document]: ...
-
-    async def find_one(
-        self,
-        query: Mapping[str, Any],
-        *,
-        projection: Mapping[str, Any] | None = None,
-        sort: SortSpec | None = None,
-        skip: int = 0,
-        session: Session | None = None,
-    ) -> Document | None: ...
-
-    async def count(
-        self,
-        query: Mapping[str, Any],
-        *,
-        skip: int = 0,
-        limit: int = 0,
-        session: Session | None = None,
-    ) -> int: ...
 
 
 class NearReads:

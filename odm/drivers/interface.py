@@ -81,7 +81,43 @@ class ReadOptions(TypedDict, total=False):
     session: Session | None
 
 
-class Collection(Protocol):
+class Reads(Protocol):
+    """The reads of a collection (a repository's reads go through these: its
+    collection's, or the ``$geoNear`` reads of a where with ``near``)."""
+
+    def find(
+        self,
+        query: Mapping[str, Any],
+        *,
+        batch_size: int | None = None,
+        **options: Unpack[ReadOptions],
+    ) -> AsyncIterator[Document]: ...
+
+    async def find_all(
+        self, query: Mapping[str, Any], **options: Unpack[ReadOptions]
+    ) -> list[Document]: ...
+
+    async def find_one(
+        self,
+        query: Mapping[str, Any],
+        *,
+        projection: Mapping[str, Any] | None = None,
+        sort: SortSpec | None = None,
+        skip: int = 0,
+        session: Session | None = None,
+    ) -> Document | None: ...
+
+    async def count(
+        self,
+        query: Mapping[str, Any],
+        *,
+        skip: int = 0,
+        limit: int = 0,
+        session: Session | None = None,
+    ) -> int: ...
+
+
+class Collection(Reads, Protocol):
     """One collection, the same on every driver.
 
     Writes raise :class:`odm.DuplicateKeyError` (property names from the
@@ -148,42 +184,11 @@ class Collection(Protocol):
         self, query: Mapping[str, Any], *, session: Session | None = None
     ) -> int: ...
 
-    def find(
-        self,
-        query: Mapping[str, Any],
-        *,
-        batch_size: int | None = None,
-        **options: Unpack[ReadOptions],
-    ) -> AsyncIterator[Document]: ...
-
-    async def find_all(
-        self, query: Mapping[str, Any], **options: Unpack[ReadOptions]
-    ) -> list[Document]: ...
-
-    async def find_one(
-        self,
-        query: Mapping[str, Any],
-        *,
-        projection: Mapping[str, Any] | None = None,
-        sort: SortSpec | None = None,
-        skip: int = 0,
-        session: Session | None = None,
-    ) -> Document | None: ...
-
     async def aggregate(
         self, pipeline: Sequence[Mapping[str, Any]], *, session: Session | None = None
     ) -> list[Document]:
         """Every document the aggregation ``pipeline`` returns, as one list."""
         ...
-
-    async def count(
-        self,
-        query: Mapping[str, Any],
-        *,
-        skip: int = 0,
-        limit: int = 0,
-        session: Session | None = None,
-    ) -> int: ...
 
     async def index_information(self) -> dict[str, dict[str, Any]]: ...
 
