@@ -206,11 +206,11 @@ def reads(collection: Collection, where: Mapping[str, Any]) -> Reads:
 
 
 def refuse_near(where: Mapping[str, Any]) -> None:
-    """``InvalidFilterError`` for a write's where holding ``near``: nearness orders the
-    results of a read; MongoDB refuses it in updates and deletes."""
+    """``InvalidFilterError`` for a where holding ``near`` that is not a read's: nearness
+    orders the results of a read; MongoDB refuses it in updates, deletes and streams."""
     if where and split_near(where) is not None:
         raise InvalidFilterError(
             "where",
             "near orders the results of a read (find, find_one, find_by_id, iterate, "
-            "count); a write's where cannot take it",
+            "count); the where of a write or of a change stream cannot take it",
         )

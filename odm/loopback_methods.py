@@ -34,7 +34,6 @@ from .errors import (
 from .filters import Filter as FilterDict
 from .filters import Query, merge_scope
 from .filters import Where as WhereDict
-from .geo import refuse_near
 from .hidden import path_is_hidden
 from .hooks import HookFunction, HookName, HookRegistry
 from .ids import coerce_id
@@ -129,7 +128,6 @@ class LoopBackMethods(Generic[E]):
         )
         await repo._access(operation)
         query = repo._where(operation.where)
-        refuse_near(query)  # near orders reads; an upsert cannot take it
         try:
             validated = self._validate_found_or_created(where, data or {})
         except ValidationError:
@@ -243,7 +241,6 @@ class LoopBackMethods(Generic[E]):
         await repo._access(operation)
         plan = repo._update_plan(data)
         query = repo._where(operation.where)
-        refuse_near(query)  # near orders reads; an upsert cannot take it
         matches = await repo._collection.find_all(
             query, projection={ID_FIELD: 1}, limit=2, session=session
         )

@@ -227,7 +227,6 @@ class Repository(LoopBackMethods[E], RelationMethods[E], ChangeStreams[E], Pipel
         await self._access(operation)
         plan = self._update_plan(data)
         query = self._where(operation.where)
-        refuse_near(query)  # near orders reads; a write cannot take it
         update = await self._saving_changes(operation, plan)
         matched = await self._collection.update_many(plan.guard(query), update, session=session)
         await self._saved(operation)
@@ -298,7 +297,6 @@ class Repository(LoopBackMethods[E], RelationMethods[E], ChangeStreams[E], Pipel
         await self._access(operation)
         plan = self._update_plan(data)
         query = self._where(operation.where)
-        refuse_near(query)  # near orders reads; a write cannot take it
         sort = self._order(order)
         update = await self._saving_changes(operation, plan, upsert=upsert)
         doc = await self._collection.find_one_and_update(
@@ -326,7 +324,6 @@ class Repository(LoopBackMethods[E], RelationMethods[E], ChangeStreams[E], Pipel
         operation = Operation("delete_all", self, session, where=where, options=options)
         await self._access(operation)
         query = self._where(operation.where)
-        refuse_near(query)  # near orders reads; a write cannot take it
         await self._deleting(operation)
         deleted = await self._collection.delete_many(query, session=session)
         await self._deleted(operation)
@@ -446,7 +443,7 @@ class Repository(LoopBackMethods[E], RelationMethods[E], ChangeStreams[E], Pipel
         """How many entities match ``where`` (in scope)."""
         operation = Operation("count", self, session, where=where, options=options)
         await self._access(operation)
-        query = self._where(operation.where)
+        query = self._where(operation.where, near=True)
         return await self._reads(query).count(query, session=session)
 
     async def exists(
@@ -553,12 +550,14 @@ class Repository(LoopBackMethods[E], RelationMethods[E], ChangeStreams[E], Pipel
             allow_regexp=self.allow_regexp,
         )
 
-    def _where(self, where: Where | None) -> dict[str, Any]:
+    def _where(self, where: Where | None, *, near: bool = False) -> dict[str, Any]:
+        """``where`` translated within the scope; ``near`` only where the caller reads
+        with it (``count``: writes, by-id methods and change streams refuse it)."""
         if where is not None and not isinstance(where, Mapping):
             raise InvalidFilterError(
                 "where", f"a where clause is a mapping, not {type(where).__name__}"
             )
-        return translate_where(
+        query = translate_where(
             self.meta,
             where,
             scope_where=self._scope_where,
@@ -566,6 +565,9 @@ class Repository(LoopBackMethods[E], RelationMethods[E], ChangeStreams[E], Pipel
             prohibit_hidden=self.prohibit_hidden_in_query,
             allow_regexp=self.allow_regexp,
         )
+        if not near:
+            refuse_near(query)
+        return query
 
     def _possible_id(self, id: Any) -> dict[str, Any]:
         """``{id property: id}`` with the id coerced to its type (``odm.ids``); an

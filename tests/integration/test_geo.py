@@ -187,3 +187,26 @@ async def test_writes_refuse_near_and_change_nothing(odm_db: Any) -> None:
         with pytest.raises(InvalidFilterError, match="near orders the results of a read"):
             await write
     assert [p.name for p in await repo.find()] == ["eiffel"]
+
+
+async def test_near_added_by_an_access_hook_to_a_by_id_write_is_refused(odm_db: Any) -> None:
+    repo = Repository(Place, odm_db)
+    eiffel = await repo.create({"name": "eiffel", "loc": EIFFEL})
+
+    def nearby(ctx: Any) -> None:
+        ctx.query["where"] = {"loc": {"near": EIFFEL}}
+
+    repo.observe("access", nearby)
+    for write in (
+        repo.update_by_id(eiffel.id, {"name": "x"}),
+        repo.delete_by_id(eiffel.id),
+    ):
+        with pytest.raises(InvalidFilterError, match="near orders the results of a read"):
+            await write
+    assert [doc["name"] async for doc in repo.collection.find({})] == ["eiffel"]
+
+
+@pytest.mark.backend_limit(mock="mongomock has no change streams (watch raises ODMError)")
+async def test_a_change_stream_refuses_near(odm_db: Any) -> None:
+    with pytest.raises(InvalidFilterError, match="cannot take it"):
+        Repository(Place, odm_db).watch({"loc": {"near": EIFFEL}})
