@@ -61,13 +61,7 @@ def _complete_embedded(meta: ModelMeta, namespace: Mapping[str, Any]) -> None:
 def _check_scope(meta: ModelMeta) -> None:
     scope = meta.settings.scope
     if scope:
-        try:
-            translate_filter(meta, None, scope=scope)
-            scope_values(meta, scope)
-        except InvalidFilterError as error:
-            raise ModelDefinitionError(
-                f"{meta.name}: the default scope is not valid: {error}"
-            ) from error
+        _check_one_scope(meta, scope, "the default scope")
     scopes = meta.settings.scopes
     if not isinstance(scopes, Mapping):
         raise ModelDefinitionError(
@@ -80,13 +74,16 @@ def _check_scope(meta: ModelMeta) -> None:
             raise ModelDefinitionError(
                 f"{meta.name}: scope {name!r} must be a filter (a mapping), not {named!r}"
             )
-        try:
-            translate_filter(meta, None, scope=named)
-            scope_values(meta, named)
-        except InvalidFilterError as error:
-            raise ModelDefinitionError(
-                f"{meta.name}: the scope {name!r} is not valid: {error}"
-            ) from error
+        _check_one_scope(meta, named, f"the scope {name!r}")
+
+
+def _check_one_scope(meta: ModelMeta, scope: Mapping[str, Any], what: str) -> None:
+    """A scope translates as a filter and its equalities are storable values."""
+    try:
+        translate_filter(meta, None, scope=scope)
+        scope_values(meta, scope)
+    except InvalidFilterError as error:
+        raise ModelDefinitionError(f"{meta.name}: {what} is not valid: {error}") from error
 
 
 class Model(BaseModel):
